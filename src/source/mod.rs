@@ -1,0 +1,6 @@
+//! Everything that produces a model: our YAML/JSON schema ([`file`]) and command-line flags
+//! ([`flags`]). Each source yields a [`ConfigSpec`](crate::model::ConfigSpec); validation
+//! happens once, in [`Config::from_spec`](crate::model::Config::from_spec).
+
+pub mod file;
+pub mod flags;
