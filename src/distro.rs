@@ -106,3 +106,277 @@ impl fmt::Display for Stack {
         f.write_str(self.describe())
     }
 }
+
+/// What os-release (or an override) says about the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Distro {
+    /// `ID`, lower-cased.
+    pub id: String,
+    /// `VERSION_ID`, when present (Debian testing has none; Kylin says `V10`).
+    pub version_id: Option<String>,
+    /// `ID_LIKE` entries, lower-cased.
+    pub id_like: Vec<String>,
+    /// `PRETTY_NAME` (or a name built from the ID and version).
+    pub pretty_name: String,
+}
+
+impl Distro {
+    /// The leading number of `VERSION_ID` (`7` for `7.9`, `2016` for `2016.03`), if numeric.
+    pub fn major(&self) -> Option<u32> {
+        let v = self.version_id.as_deref()?;
+        let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    }
+
+    /// `ID VERSION_ID`, e.g. `centos 7`.
+    pub fn short(&self) -> String {
+        match &self.version_id {
+            Some(v) => format!("{} {v}", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// The result of detection: the distro (when known) and the stack that reads the files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Detection {
+    /// The distro, or `None` when the target was given as `--backend`.
+    pub distro: Option<Distro>,
+    /// The network stack.
+    pub stack: Stack,
+    /// How the stack was decided (for `detect` and error messages).
+    pub reason: String,
+}
+
+/// IDs in the distro table, for error messages.
+pub const KNOWN_IDS: &[&str] = &[
+    "almalinux", "alinux", "amzn", "anolis", "centos", "debian", "fedora", "kylin", "ol",
+    "openeuler", "opensuse", "opensuse-leap", "opensuse-tumbleweed", "rhel", "rocky", "sles",
+    "tencentos", "tlinux", "ubuntu",
+];
+
+/// The distro table (distro-matrix.md §2): `None` when the ID is unknown, an error when the
+/// ID is known but the version is not covered.
+pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
+    let major = d.major();
+    let unsupported = || {
+        anyhow::anyhow!(
+            "{} version {} is not in enicfg's distro table: pass --backend to choose the format",
+            d.id,
+            d.version_id.as_deref().unwrap_or("(none)")
+        )
+    };
+    let initscripts = |sysv| Stack::Initscripts { sysv, ec2_net_utils: false };
+    // RHEL and its rebuilds, by major version.
+    let el = |m: Option<u32>| -> Result<Stack> {
+        match m {
+            Some(6) => Ok(initscripts(true)),
+            Some(7) => Ok(initscripts(false)),
+            // NOTE: EL9 prefers keyfiles but still reads ifcfg through the built-in ifcfg-rh
+            // plugin (distro-matrix.md §2 rows 7-8).
+            Some(8 | 9) => Ok(Stack::NetworkManagerIfcfg),
+            Some(m) if m >= 10 => Ok(Stack::NetworkManagerKeyfile),
+            _ => Err(unsupported()),
+        }
+    };
+    let stack = match d.id.as_str() {
+        "centos" | "rhel" | "rocky" | "almalinux" | "ol" => el(major),
+        "fedora" => match major {
+            // NOTE: Fedora 36 moved the ifcfg-rh plugin to a subpackage new installs lack;
+            // Fedora 41 removed it (distro-matrix.md §2 row 14).
+            Some(m) if m <= 35 => Ok(Stack::NetworkManagerIfcfg),
+            Some(_) => Ok(Stack::NetworkManagerKeyfile),
+            None => Err(unsupported()),
+        },
+        "alinux" => match major {
+            // NOTE: Alibaba's docs disagree for Alinux 2 (networkd vs network service); the
+            // current doc and multi-nic-util use ifcfg + `systemctl restart network`.
+            Some(2) => Ok(initscripts(false)),
+            Some(3) => Ok(Stack::NetworkManagerIfcfg),
+            Some(m) if m >= 4 => Ok(Stack::NetworkManagerKeyfile),
+            _ => Err(unsupported()),
+        },
+        "anolis" => match major {
+            Some(7) => Ok(initscripts(false)),
+            Some(8) => Ok(Stack::NetworkManagerIfcfg),
+            Some(m) if m >= 23 => Ok(Stack::NetworkManagerKeyfile),
+            _ => Err(unsupported()),
+        },
+        "openeuler" | "kylin" => Ok(Stack::NetworkManagerIfcfg),
+        "tlinux" => Ok(initscripts(false)),
+        "tencentos" => match major {
+            Some(2) => Ok(initscripts(false)),
+            Some(3) => Ok(Stack::NetworkManagerIfcfg),
+            Some(m) if m >= 4 => Ok(Stack::NetworkManagerKeyfile),
+            _ => Err(unsupported()),
+        },
+        "amzn" => match major {
+            // Amazon Linux 1 (2016.03-2018.03) and 2 run ec2-net-utils 1.x, which rewrites
+            // ifcfg-ethN unless it says EC2SYNC=no.
+            Some(m) if (2016..=2018).contains(&m) => {
+                Ok(Stack::Initscripts { sysv: true, ec2_net_utils: true })
+            }
+            Some(2) => Ok(Stack::Initscripts { sysv: false, ec2_net_utils: true }),
+            Some(m) if m >= 2022 => Ok(Stack::Networkd),
+            _ => Err(unsupported()),
+        },
+        "ubuntu" => match major {
+            Some(14) => Ok(Stack::Ifupdown { upstart: true }),
+            Some(15..=17) => Ok(Stack::Ifupdown { upstart: false }),
+            Some(m) if m >= 18 => Ok(Stack::Netplan),
+            _ => Err(unsupported()),
+        },
+        "debian" => match major {
+            Some(8..=11) => Ok(Stack::Ifupdown { upstart: false }),
+            Some(m) if m >= 12 => Ok(Stack::Netplan),
+            // testing/sid have no VERSION_ID: they are newer than the last release.
+            None => Ok(Stack::Netplan),
+            _ => Err(unsupported()),
+        },
+        "sles" | "sled" => match major {
+            Some(11) => Ok(Stack::SuseSysconfig),
+            Some(12 | 15) => Ok(Stack::Wicked),
+            Some(m) if m >= 16 => Ok(Stack::NetworkManagerKeyfile),
+            _ => Err(unsupported()),
+        },
+        "opensuse" | "opensuse-leap" => match major {
+            Some(15 | 42) => Ok(Stack::Wicked),
+            Some(m) if m >= 16 && m < 42 => Ok(Stack::NetworkManagerKeyfile),
+            _ => Err(unsupported()),
+        },
+        // NOTE: Tumbleweed installs NetworkManager by default since 2024.
+        "opensuse-tumbleweed" => Ok(Stack::NetworkManagerKeyfile),
+        _ => return None,
+    };
+    Some(stack)
+}
+
+/// Decides the stack of a distro: by ID and version, then — only as a last resort — by the
+/// first `ID_LIKE` entry the table knows.
+pub fn decide(d: &Distro) -> Result<(Stack, String)> {
+    if let Some(stack) = stack_for(d) {
+        return Ok((stack?, format!("{} from the distro table", d.short())));
+    }
+    for like in &d.id_like {
+        let guess = Distro { id: like.clone(), ..d.clone() };
+        if let Some(Ok(stack)) = stack_for(&guess) {
+            return Ok((
+                stack,
+                format!(
+                    "{} is not in the distro table; guessed from ID_LIKE {like} {} (pass --distro or --backend if this is wrong)",
+                    d.id,
+                    d.version_id.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+    }
+    bail!(
+        "unknown distro {:?} (ID_LIKE {:?}): enicfg knows {}; pass --distro ID:VERSION or --backend",
+        d.short(),
+        d.id_like.join(" "),
+        KNOWN_IDS.join(", ")
+    )
+}
+
+/// Parses `ID[:VERSION]` from `--distro`.
+pub fn parse_override(s: &str) -> Result<Distro> {
+    let (id, version) = match s.split_once(':') {
+        Some((id, v)) => (id, Some(v.to_owned()).filter(|v| !v.is_empty())),
+        None => (s, None),
+    };
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        bail!("--distro {s:?}: expected ID[:VERSION] like centos:7 or debian:12");
+    }
+    let id = id.to_ascii_lowercase();
+    Ok(Distro {
+        pretty_name: match &version {
+            Some(v) => format!("{id} {v}"),
+            None => id.clone(),
+        },
+        id,
+        version_id: version,
+        id_like: Vec::new(),
+    })
+}
+
+/// Parses os-release text (the `os-release` crate reads the fields; IDs are lower-cased).
+pub fn parse_os_release(text: &str) -> Distro {
+    let os = os_release::OsRelease::from_iter(text.lines().map(str::to_owned));
+    let id = os.id.trim().to_ascii_lowercase();
+    let version_id = Some(os.version_id.trim().to_owned()).filter(|v| !v.is_empty());
+    Distro {
+        pretty_name: if os.pretty_name.is_empty() {
+            match &version_id {
+                Some(v) => format!("{id} {v}"),
+                None => id.clone(),
+            }
+        } else {
+            os.pretty_name.clone()
+        },
+        id_like: os.id_like.split_whitespace().map(str::to_ascii_lowercase).collect(),
+        id,
+        version_id,
+    }
+}
+
+/// Parses the pre-os-release files: `/etc/redhat-release`-style lines (EL6, Amazon Linux 1)
+/// and `/etc/SuSE-release` (SLES 11 SP3).
+pub fn parse_legacy_release(text: &str) -> Option<Distro> {
+    let first = text.lines().next()?.trim();
+    let lower = first.to_ascii_lowercase();
+    if lower.starts_with("suse linux enterprise") {
+        let field = |key: &str| {
+            text.lines().find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == key).then(|| v.trim().to_owned())
+            })
+        };
+        let version = field("VERSION")?;
+        let version = match field("PATCHLEVEL") {
+            Some(p) => format!("{version}.{p}"),
+            None => version,
+        };
+        return Some(Distro {
+            id: "sles".into(),
+            version_id: Some(version),
+            id_like: Vec::new(),
+            pretty_name: first.to_owned(),
+        });
+    }
+    let id = if lower.starts_with("centos") {
+        "centos"
+    } else if lower.starts_with("red hat enterprise linux") {
+        "rhel"
+    } else if lower.starts_with("amazon linux ami") {
+        "amzn"
+    } else {
+        return None;
+    };
+    let version = first
+        .split_whitespace()
+        .skip_while(|w| *w != "release")
+        .nth(1)?
+        .to_owned();
+    Some(Distro { id: id.into(), version_id: Some(version), id_like: Vec::new(), pretty_name: first.to_owned() })
+}
+
+/// Finds the distro of a root: `/etc/os-release`, then `/usr/lib/os-release`, then the legacy
+/// release files. (`/etc` first: TencentOS 3.1's `/usr/lib/os-release` still says CentOS.)
+pub fn read_root(root: &std::path::Path) -> Result<(Distro, String)> {
+    for path in ["/etc/os-release", "/usr/lib/os-release"] {
+        if let Some(text) = crate::root::read_optional(root, path)? {
+            return Ok((parse_os_release(&text), path.to_owned()));
+        }
+    }
+    for path in ["/etc/SuSE-release", "/etc/centos-release", "/etc/redhat-release", "/etc/system-release"] {
+        if let Some(text) = crate::root::read_optional(root, path)? {
+            if let Some(d) = parse_legacy_release(&text) {
+                return Ok((d, path.to_owned()));
+            }
+        }
+    }
+    bail!(
+        "cannot tell the distro of {}: no etc/os-release, usr/lib/os-release or legacy release file; pass --distro or --backend",
+        root.display()
+    )
+}

@@ -2,11 +2,253 @@
 //!
 //! The pipeline, in one direction: a source produces a [`model::ConfigSpec`]; it is validated
 //! once into a [`model::Config`]; the target's distro picks a [`distro::Stack`] and so a
-//! backend; the backend renders files and apply commands ([`backend::Rendered`]); `write`
+//! backend; the backend renders files and apply commands ([`backend::Rendered`]); [`write`]
 //! plans, diffs and writes them atomically under ROOT.
 
 pub mod backend;
+pub mod cli;
 pub mod distro;
 pub mod model;
 pub mod root;
 pub mod source;
+pub mod write;
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use crate::backend::{BackendKind, Rendered};
+use crate::cli::{Command, DetectArgs, Format, RenderArgs, SourceArgs, TargetArgs, WriteArgs};
+use crate::distro::{Detection, Stack};
+use crate::model::{Config, ConfigSpec, FamilySpec, InterfaceSpec};
+use crate::root::RootFacts;
+
+/// A command-line usage problem found after parsing (exit status 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Runs a parsed command line; returns what to print on stdout.
+pub fn run(command: &Command) -> Result<String> {
+    match command {
+        Command::Render(args) => cmd_render(args),
+        Command::Write(args) => cmd_write(args),
+        Command::Detect(args) => cmd_detect(args),
+    }
+}
+
+/// Source -> validated model (primary interfaces dropped unless asked for).
+pub fn load_config(source: &SourceArgs) -> Result<Config> {
+    let spec = match (&source.input, source.flags.any()) {
+        (Some(path), _) => source::file::load(path)?,
+        (None, true) => source.flags.to_spec()?,
+        (None, false) => {
+            return Err(UsageError(
+                "no interface given: pass --input FILE (or - for stdin), or describe one interface with --name and --address/--dhcp"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    let origin = source.input.as_ref().map_or_else(|| "the command-line flags".to_owned(), |p| p.display().to_string());
+    let config = Config::from_spec(&spec).with_context(|| format!("invalid interface description in {origin}"))?;
+    Ok(config.select(source.include_primary)?)
+}
+
+/// Decides the target stack from `--backend`, `--distro`, `--os-release` or ROOT.
+pub fn detect(target: &TargetArgs, root: &Path) -> Result<Detection> {
+    if let Some(kind) = target.backend {
+        return Ok(Detection {
+            distro: None,
+            stack: Stack::default_for(kind),
+            reason: format!("--backend {kind}"),
+        });
+    }
+    let (distro, origin) = if let Some(s) = &target.distro {
+        (distro::parse_override(s)?, "--distro".to_owned())
+    } else if let Some(path) = &target.os_release {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read os-release file {}", path.display()))?;
+        (distro::parse_os_release(&text), path.display().to_string())
+    } else {
+        let (d, path) = distro::read_root(root)?;
+        (d, root::in_root(root, &path).display().to_string())
+    };
+    let (stack, why) = distro::decide(&distro)
+        .with_context(|| format!("cannot configure {} (from {origin})", distro.pretty_name))?;
+    Ok(Detection { distro: Some(distro), stack, reason: format!("{why} (read from {origin})") })
+}
+
+/// Model + target -> files and commands.
+pub fn render(config: &Config, detection: &Detection, root: &Path) -> Result<Rendered> {
+    let facts = RootFacts::gather(root)?;
+    let what = match &detection.distro {
+        Some(d) => d.pretty_name.clone(),
+        None => detection.reason.clone(),
+    };
+    backend::render(config, detection.stack, &facts).with_context(|| format!("cannot render for {what}"))
+}
+
+#[derive(Serialize)]
+struct RenderJson<'a> {
+    distro: Option<String>,
+    stack: Stack,
+    backend: BackendKind,
+    #[serde(flatten)]
+    rendered: &'a Rendered,
+}
+
+fn render_text(detection: &Detection, rendered: &Rendered) -> Result<String> {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# target: {} -> {} (backend {})\n",
+        detection.distro.as_ref().map_or("(any distro)".to_owned(), |d| d.pretty_name.clone()),
+        detection.stack,
+        detection.stack.backend()?
+    ));
+    for f in &rendered.files {
+        out.push_str(&format!("\n==> {} (mode {:04o}) <==\n{}", f.path, f.mode, f.contents));
+    }
+    out.push_str(&format!("\n# restart: {}\n", rendered.commands.restart));
+    for c in &rendered.commands.interface {
+        out.push_str(&format!("# apply:   {c}\n"));
+    }
+    Ok(out)
+}
+
+fn cmd_render(args: &RenderArgs) -> Result<String> {
+    let config = load_config(&args.source)?;
+    let detection = detect(&args.target, &args.root)?;
+    let rendered = render(&config, &detection, &args.root)?;
+    match args.format {
+        Format::Text => render_text(&detection, &rendered),
+        Format::Json => {
+            let json = RenderJson {
+                distro: detection.distro.as_ref().map(|d| d.short()),
+                stack: detection.stack,
+                backend: detection.stack.backend()?,
+                rendered: &rendered,
+            };
+            Ok(serde_json::to_string_pretty(&json)? + "\n")
+        }
+    }
+}
+
+fn cmd_write(args: &WriteArgs) -> Result<String> {
+    if args.restart && args.root != Path::new("/") {
+        return Err(UsageError(format!(
+            "--restart runs the apply commands on this machine, so it needs --root / (got {})",
+            args.root.display()
+        ))
+        .into());
+    }
+    let config = load_config(&args.source)?;
+    let detection = detect(&args.target, &args.root)?;
+    let rendered = render(&config, &detection, &args.root)?;
+    let plan = write::plan(&args.root, &rendered.files)?;
+    let mut out = String::new();
+    if args.dry_run {
+        if plan.is_noop() {
+            out.push_str(&format!("nothing to change: all {} files are up to date\n", plan.steps.len()));
+        } else {
+            out.push_str(&plan.diff());
+        }
+        out.push_str(&format!("# apply with: {}\n", rendered.commands.interface.join("; ")));
+        return Ok(out);
+    }
+    if plan.is_noop() {
+        out.push_str(&format!("nothing to change: all {} files are up to date\n", plan.steps.len()));
+        return Ok(out);
+    }
+    let backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+    for step in &plan.steps {
+        let verb = match step.action {
+            write::Action::Create => "created",
+            write::Action::Replace => "updated",
+            write::Action::Unchanged => "unchanged",
+        };
+        out.push_str(&format!("{verb} {} (mode {:04o})\n", step.full_path.display(), step.file.mode));
+    }
+    for b in &backups {
+        out.push_str(&format!("backup {}\n", root::in_root(&args.root, b).display()));
+    }
+    if args.restart {
+        for c in &rendered.commands.interface {
+            run_shell(c)?;
+            out.push_str(&format!("ran: {c}\n"));
+        }
+    } else {
+        out.push_str(&format!("apply with: {}\n", rendered.commands.interface.join("; ")));
+    }
+    Ok(out)
+}
+
+fn run_shell(command: &str) -> Result<()> {
+    let status = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .status()
+        .with_context(|| format!("failed to start apply command `{command}`"))?;
+    if !status.success() {
+        anyhow::bail!("apply command `{command}` failed with {status}");
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct DetectJson {
+    distro: Option<distro::Distro>,
+    stack: Stack,
+    backend: BackendKind,
+    reason: String,
+    commands: backend::Commands,
+}
+
+fn cmd_detect(args: &DetectArgs) -> Result<String> {
+    let target = TargetArgs { distro: args.distro.clone(), os_release: args.os_release.clone(), backend: None };
+    let detection = detect(&target, &args.root)?;
+    let kind = detection.stack.backend()?;
+    // The commands for an interface named IFNAME, as the backend renders them.
+    let sample = Config::from_spec(&ConfigSpec {
+        interfaces: vec![InterfaceSpec {
+            name: "IFNAME".into(),
+            ipv4: Some(FamilySpec { dhcp: true, ..FamilySpec::default() }),
+            ..InterfaceSpec::default()
+        }],
+    })?;
+    let commands = backend::backend_for(kind)
+        .render(&sample, &backend::Context { stack: detection.stack, root: &RootFacts::default() })?
+        .commands;
+    match args.format {
+        Format::Json => Ok(serde_json::to_string_pretty(&DetectJson {
+            distro: detection.distro.clone(),
+            stack: detection.stack,
+            backend: kind,
+            reason: detection.reason.clone(),
+            commands,
+        })? + "\n"),
+        Format::Text => {
+            let mut out = String::new();
+            if let Some(d) = &detection.distro {
+                out.push_str(&format!("distro:    {} (ID {}, VERSION_ID {})\n", d.pretty_name, d.id, d.version_id.as_deref().unwrap_or("-")));
+            }
+            out.push_str(&format!("stack:     {}\n", detection.stack));
+            out.push_str(&format!("backend:   {kind}\n"));
+            out.push_str(&format!("why:       {}\n", detection.reason));
+            out.push_str(&format!("restart:   {}\n", commands.restart));
+            for c in &commands.interface {
+                out.push_str(&format!("interface: {c}\n"));
+            }
+            Ok(out)
+        }
+    }
+}

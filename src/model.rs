@@ -678,7 +678,7 @@ fn validate_interface(index: usize, spec: &InterfaceSpec, all: &mut Vec<String>)
             ok = false;
         }
         let priority = pr.priority.unwrap_or(pr.table);
-        if priority == 0 {
+        if priority == 0 && ok {
             p.push("policy_routing.priority 0 is reserved for the local table rule: use 1..=4294967295");
             ok = false;
         }
@@ -870,7 +870,8 @@ fn family_config<N: NetOf>(
         Some(raw) => match raw.parse::<N::Addr>() {
             Err(_) => {
                 if raw.parse::<IpAddr>().is_ok() {
-                    p.push(format!("{key}.gateway {raw} is of the wrong address family for {key}"));
+                    let fam = if key == "ipv4" { "IPv6" } else { "IPv4" };
+                    p.push(format!("{key}.gateway {raw} is an {fam} address in the {key} section"));
                 } else {
                     p.push(format!("{key}.gateway {raw:?} is not an address"));
                 }

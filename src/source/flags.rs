@@ -7,6 +7,7 @@ use crate::model::{ConfigSpec, FamilySpec, InterfaceSpec, PolicyRoutingSpec, Rou
 
 /// Describe one interface with flags instead of `--input`.
 #[derive(Debug, Clone, Default, Args)]
+#[group(id = "iface", multiple = true)]
 pub struct InterfaceFlags {
     /// Interface name (e.g. eth1); required when describing an interface with flags.
     #[arg(long, value_name = "IFNAME", help_heading = "Interface (instead of --input)")]

@@ -1,0 +1,358 @@
+//! The only module that writes to the filesystem: plan, diff, back up, write atomically.
+//!
+//! Every target path is an absolute in-target path (`/etc/...`) joined onto ROOT. The writer
+//! refuses paths with `.`/`..` components and never follows a symlink on the way (each existing
+//! ancestor below ROOT and the target itself are checked with `lstat`), so it can never write
+//! outside ROOT. Files are written to a temporary name in the same directory, fsynced, given
+//! their exact mode, renamed over the target and the directory fsynced: a reader sees the old
+//! file or the new one, never a half-written one. All temporary files are written before the
+//! first rename, so a failure while writing leaves every target untouched.
+//!
+//! An existing file that enicfg did not generate (no [`GENERATED_MARKER`] first line) is copied
+//! to `ROOT/var/lib/enicfg/backups/<timestamp>/<path>` before it is replaced; backups live
+//! outside the configuration directories because several stacks read every file there
+//! (`source *`, NetworkManager's keyfile directory).
+//!
+//! The writer knows nothing about formats.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+// NOTE: `create_new` is O_CREAT|O_EXCL, which never follows a symlink at the last component.
+use std::path::{Component, Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, Result, bail};
+use serde::Serialize;
+
+use crate::backend::{FileOut, GENERATED_MARKER};
+
+/// Where backups go, inside ROOT.
+pub const BACKUP_DIR: &str = "/var/lib/enicfg/backups";
+
+/// What will happen to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// The file does not exist yet.
+    Create,
+    /// The file exists with other contents (or mode).
+    Replace,
+    /// Contents and mode already match.
+    Unchanged,
+}
+
+/// One planned file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The rendered file.
+    pub file: FileOut,
+    /// `ROOT` + `file.path`.
+    pub full_path: PathBuf,
+    /// What happens.
+    pub action: Action,
+    /// Current contents, when the file exists.
+    pub old: Option<String>,
+    /// Current mode, when the file exists.
+    pub old_mode: Option<u32>,
+    /// Whether the current file gets backed up first (it exists and enicfg did not make it).
+    pub backup: bool,
+}
+
+/// The planned changes under ROOT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// ROOT.
+    pub root: PathBuf,
+    /// One step per file, in render order.
+    pub steps: Vec<Step>,
+}
+
+/// Checks an in-target path: absolute, no `.`/`..`, not the root itself.
+fn checked_relative(path: &str) -> Result<PathBuf> {
+    let p = Path::new(path);
+    if !p.is_absolute() {
+        bail!("refusing to write {path}: target paths must be absolute");
+    }
+    let mut rel = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::RootDir => {}
+            Component::Normal(s) => rel.push(s),
+            _ => bail!("refusing to write {path}: '.' and '..' are not allowed in target paths"),
+        }
+    }
+    if rel.as_os_str().is_empty() {
+        bail!("refusing to write {path}: not a file path");
+    }
+    Ok(rel)
+}
+
+/// `lstat` that maps "not found" to `None`.
+fn lstat(path: &Path) -> Result<Option<fs::Metadata>> {
+    match fs::symlink_metadata(path) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("failed to inspect {}", path.display())),
+    }
+}
+
+/// Fails if any existing ancestor of `rel` below `root` is a symlink or not a directory.
+fn check_ancestors(root: &Path, rel: &Path) -> Result<()> {
+    let mut cur = root.to_path_buf();
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    for c in parent.components() {
+        cur.push(c);
+        match lstat(&cur)? {
+            None => return Ok(()),
+            Some(m) if m.file_type().is_symlink() => bail!(
+                "refusing to write below {}: it is a symlink, and enicfg never follows symlinks",
+                cur.display()
+            ),
+            Some(m) if !m.is_dir() => bail!("cannot write below {}: it is not a directory", cur.display()),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Compares rendered files with what is under ROOT. Reads only.
+pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
+    let mut steps = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for file in files {
+        let rel = checked_relative(&file.path)?;
+        if !seen.insert(rel.clone()) {
+            bail!("internal error: {} is rendered twice", file.path);
+        }
+        check_ancestors(root, &rel)?;
+        let full_path = root.join(&rel);
+        let (old, old_mode) = match lstat(&full_path)? {
+            None => (None, None),
+            Some(m) if m.file_type().is_symlink() => bail!(
+                "refusing to replace {}: it is a symlink, and enicfg never follows symlinks",
+                full_path.display()
+            ),
+            Some(m) if !m.is_file() => bail!("cannot replace {}: it is not a regular file", full_path.display()),
+            Some(m) => {
+                let old = fs::read_to_string(&full_path)
+                    .with_context(|| format!("failed to read {}", full_path.display()))?;
+                (Some(old), Some(m.permissions().mode() & 0o7777))
+            }
+        };
+        let action = match (&old, old_mode) {
+            (None, _) => Action::Create,
+            (Some(o), Some(m)) if *o == file.contents && m == file.mode => Action::Unchanged,
+            _ => Action::Replace,
+        };
+        let backup = action == Action::Replace
+            && old.as_deref().is_some_and(|o| !o.starts_with(GENERATED_MARKER) && *o != file.contents);
+        steps.push(Step { file: file.clone(), full_path, action, old, old_mode, backup });
+    }
+    Ok(Plan { root: root.to_path_buf(), steps })
+}
+
+impl Plan {
+    /// True when nothing would change.
+    pub fn is_noop(&self) -> bool {
+        self.steps.iter().all(|s| s.action == Action::Unchanged)
+    }
+
+    /// A unified diff of every change (`--dry-run`); empty when nothing would change.
+    pub fn diff(&self) -> String {
+        let mut out = String::new();
+        for s in self.steps.iter().filter(|s| s.action != Action::Unchanged) {
+            let path = s.file.path.trim_start_matches('/');
+            let old = s.old.as_deref().unwrap_or("");
+            let (a, b) = match s.action {
+                Action::Create => ("/dev/null".to_owned(), format!("b/{path}")),
+                _ => (format!("a/{path}"), format!("b/{path}")),
+            };
+            match s.old_mode {
+                Some(m) if m != s.file.mode => {
+                    out.push_str(&format!("# {}: mode {m:04o} -> {:04o}\n", s.file.path, s.file.mode));
+                }
+                None => out.push_str(&format!("# {}: new file, mode {:04o}\n", s.file.path, s.file.mode)),
+                _ => {}
+            }
+            if s.backup {
+                out.push_str(&format!("# {}: not generated by enicfg; it will be backed up first\n", s.file.path));
+            }
+            if old != s.file.contents {
+                let diff = similar::TextDiff::from_lines(old, &s.file.contents);
+                out.push_str(&diff.unified_diff().context_radius(3).header(&a, &b).to_string());
+            }
+        }
+        out
+    }
+
+    /// Writes every changed file. Returns the backups made (in-target paths).
+    pub fn apply(&self, timestamp: &str) -> Result<Vec<String>> {
+        let changed: Vec<&Step> = self.steps.iter().filter(|s| s.action != Action::Unchanged).collect();
+        // 1. Directories and temporary files; nothing is replaced yet.
+        let mut temps: Vec<(PathBuf, &Step)> = Vec::new();
+        let result = (|| -> Result<()> {
+            for step in &changed {
+                let rel = checked_relative(&step.file.path)?;
+                create_dirs(&self.root, rel.parent().unwrap_or(Path::new("")))?;
+                let tmp = write_temp(step)?;
+                temps.push((tmp, step));
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            for (tmp, _) in &temps {
+                let _ = fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+        // 2. Backups of files enicfg did not make.
+        let mut backups = Vec::new();
+        for (_, step) in &temps {
+            if step.backup {
+                match self.backup(step, timestamp) {
+                    Ok(b) => backups.push(b),
+                    Err(e) => {
+                        for (t, _) in &temps {
+                            let _ = fs::remove_file(t);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        // 3. Atomic renames, each followed by an fsync of its directory.
+        for (tmp, step) in &temps {
+            // Re-check right before replacing: the target must still not be a symlink.
+            if lstat(&step.full_path)?.is_some_and(|m| m.file_type().is_symlink()) {
+                let _ = fs::remove_file(tmp);
+                bail!("refusing to replace {}: it became a symlink", step.full_path.display());
+            }
+            fs::rename(tmp, &step.full_path)
+                .with_context(|| format!("failed to move {} into place", step.full_path.display()))?;
+            sync_dir(step.full_path.parent().unwrap_or(&self.root))?;
+        }
+        Ok(backups)
+    }
+
+    fn backup(&self, step: &Step, timestamp: &str) -> Result<String> {
+        let rel = checked_relative(&step.file.path)?;
+        let backup_rel = checked_relative(BACKUP_DIR)?.join(timestamp).join(&rel);
+        create_dirs(&self.root, backup_rel.parent().unwrap_or(Path::new("")))?;
+        let dest = self.root.join(&backup_rel);
+        let contents = step.old.as_deref().unwrap_or("");
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(step.old_mode.unwrap_or(0o600))
+            .open(&dest)
+            .with_context(|| format!("failed to create backup {}", dest.display()))?;
+        f.write_all(contents.as_bytes())
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("failed to write backup {}", dest.display()))?;
+        Ok(format!("/{}", backup_rel.display()))
+    }
+}
+
+/// Creates `rel` below `root` one component at a time (mode 0755), refusing symlinks.
+fn create_dirs(root: &Path, rel: &Path) -> Result<()> {
+    let mut cur = root.to_path_buf();
+    for c in rel.components() {
+        cur.push(c);
+        match lstat(&cur)? {
+            Some(m) if m.file_type().is_symlink() => bail!(
+                "refusing to write below {}: it is a symlink, and enicfg never follows symlinks",
+                cur.display()
+            ),
+            Some(m) if m.is_dir() => {}
+            Some(_) => bail!("cannot create directory {}: a file is in the way", cur.display()),
+            None => {
+                fs::create_dir(&cur)
+                    .and_then(|()| fs::set_permissions(&cur, fs::Permissions::from_mode(0o755)))
+                    .with_context(|| format!("failed to create directory {}", cur.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the new contents to `.NAME.enicfg-tmp` beside the target, with the exact mode, and
+/// fsyncs it. The name starts with a dot and has no format suffix, so no stack reads it.
+fn write_temp(step: &Step) -> Result<PathBuf> {
+    let dir = step.full_path.parent().unwrap_or(Path::new("/"));
+    let name = step
+        .full_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.enicfg-tmp"));
+    if lstat(&tmp)?.is_some() {
+        fs::remove_file(&tmp).with_context(|| format!("failed to remove stale {}", tmp.display()))?;
+    }
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("failed to create {}", tmp.display()))?;
+    let res = f
+        .write_all(step.file.contents.as_bytes())
+        .and_then(|()| f.set_permissions(fs::Permissions::from_mode(step.file.mode)))
+        .and_then(|()| f.sync_all());
+    if let Err(e) = res {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("failed to write {}", tmp.display()));
+    }
+    Ok(tmp)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("failed to fsync directory {}", dir.display()))
+}
+
+/// A UTC timestamp `YYYYMMDDTHHMMSSZ` for backup directories.
+pub fn timestamp(now: SystemTime) -> String {
+    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-from-civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_is_civil_utc() {
+        assert_eq!(timestamp(UNIX_EPOCH), "19700101T000000Z");
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_795_624_496); // 2026-11-25 16:34:56
+        assert_eq!(timestamp(t), "20261125T163456Z");
+        let leap = UNIX_EPOCH + std::time::Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(timestamp(leap), "20000229T000000Z");
+    }
+
+    #[test]
+    fn rejects_dot_dot_and_relative_paths() {
+        assert!(checked_relative("/etc/../x").is_err());
+        assert!(checked_relative("etc/x").is_err());
+        assert!(checked_relative("/").is_err());
+        assert_eq!(checked_relative("/etc/x").ok(), Some(PathBuf::from("etc/x")));
+    }
+}

@@ -1,0 +1,81 @@
+//! One insta snapshot per scenario fixture x backend (x stack, where the stack changes the
+//! output), holding every rendered file with its path and mode, and the apply commands; and one
+//! snapshot per invalid fixture holding its error message. Snapshots live in the top-level
+//! `snapshots/` folder. A snapshot only proves the output did not change: the real readers
+//! judge the same output in `tests/ifcfg.rs`, `tests/ifupdown.rs` and `tests/netplan.rs`.
+
+mod common;
+
+use enicfg::backend::{self, Rendered};
+use enicfg::distro::Stack;
+use enicfg::model::Config;
+use enicfg::root::RootFacts;
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+/// Every stack whose output differs, named for the snapshot.
+const STACKS: &[(&str, Stack)] = &[
+    ("ifcfg-rh-networkmanager", Stack::NetworkManagerIfcfg),
+    ("ifcfg-rh-initscripts", Stack::Initscripts { sysv: false, ec2_net_utils: false }),
+    ("ifcfg-rh-amazon-linux-2", Stack::Initscripts { sysv: false, ec2_net_utils: true }),
+    ("ifcfg-suse-wicked", Stack::Wicked),
+    ("ifcfg-suse-sles11", Stack::SuseSysconfig),
+    ("ifupdown", Stack::Ifupdown { upstart: false }),
+    ("netplan", Stack::Netplan),
+];
+
+fn show(result: anyhow::Result<Rendered>) -> String {
+    match result {
+        Err(e) => format!("error: {e:#}\n"),
+        Ok(r) => {
+            let mut out = String::new();
+            for f in &r.files {
+                out.push_str(&format!("==> {} (mode {:04o}) <==\n{}\n", f.path, f.mode, f.contents));
+            }
+            out.push_str(&format!("restart: {}\n", r.commands.restart));
+            for c in &r.commands.interface {
+                out.push_str(&format!("apply:   {c}\n"));
+            }
+            out
+        }
+    }
+}
+
+#[test]
+fn rendered_scenarios() {
+    settings().bind(|| {
+        insta::glob!("fixtures/eni/*", |path| {
+            let config: Config = common::load_config(path);
+            for (name, stack) in STACKS {
+                let rendered = backend::render(&config, *stack, &RootFacts::default());
+                insta::assert_snapshot!(*name, show(rendered));
+            }
+        });
+    });
+}
+
+#[test]
+fn invalid_inputs() {
+    settings().bind(|| {
+        insta::glob!("fixtures/invalid/*", |path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let msg = match enicfg::source::file::parse(&text, &name) {
+                Err(e) => format!("{e:#}"),
+                Ok(spec) => match Config::from_spec(&spec) {
+                    Err(e) => e.to_string(),
+                    Ok(c) => match c.select(false) {
+                        Err(e) => e.to_string(),
+                        Ok(_) => panic!("{name} was accepted"),
+                    },
+                },
+            };
+            insta::assert_snapshot!("error", msg);
+        });
+    });
+}
