@@ -76,7 +76,9 @@ impl Stack {
         match self {
             Stack::Initscripts { sysv: true, .. } => "service network restart",
             Stack::Initscripts { sysv: false, .. } => "systemctl restart network",
-            Stack::NetworkManagerIfcfg | Stack::NetworkManagerKeyfile => "systemctl restart NetworkManager",
+            Stack::NetworkManagerIfcfg | Stack::NetworkManagerKeyfile => {
+                "systemctl restart NetworkManager"
+            }
             Stack::Wicked => "systemctl restart wicked",
             Stack::SuseSysconfig => "rcnetwork restart",
             Stack::Ifupdown { upstart: true } => "service networking restart",
@@ -150,9 +152,25 @@ pub struct Detection {
 
 /// IDs in the distro table, for error messages.
 pub const KNOWN_IDS: &[&str] = &[
-    "almalinux", "alinux", "amzn", "anolis", "centos", "debian", "fedora", "kylin", "ol",
-    "openeuler", "opensuse", "opensuse-leap", "opensuse-tumbleweed", "rhel", "rocky", "sles",
-    "tencentos", "tlinux", "ubuntu",
+    "almalinux",
+    "alinux",
+    "amzn",
+    "anolis",
+    "centos",
+    "debian",
+    "fedora",
+    "kylin",
+    "ol",
+    "openeuler",
+    "opensuse",
+    "opensuse-leap",
+    "opensuse-tumbleweed",
+    "rhel",
+    "rocky",
+    "sles",
+    "tencentos",
+    "tlinux",
+    "ubuntu",
 ];
 
 /// The distro table (distro-matrix.md §2): `None` when the ID is unknown, an error when the
@@ -166,7 +184,10 @@ pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
             d.version_id.as_deref().unwrap_or("(none)")
         )
     };
-    let initscripts = |sysv| Stack::Initscripts { sysv, ec2_net_utils: false };
+    let initscripts = |sysv| Stack::Initscripts {
+        sysv,
+        ec2_net_utils: false,
+    };
     // RHEL and its rebuilds, by major version.
     let el = |m: Option<u32>| -> Result<Stack> {
         match m {
@@ -213,10 +234,14 @@ pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
         "amzn" => match major {
             // Amazon Linux 1 (2016.03-2018.03) and 2 run ec2-net-utils 1.x, which rewrites
             // ifcfg-ethN unless it says EC2SYNC=no.
-            Some(m) if (2016..=2018).contains(&m) => {
-                Ok(Stack::Initscripts { sysv: true, ec2_net_utils: true })
-            }
-            Some(2) => Ok(Stack::Initscripts { sysv: false, ec2_net_utils: true }),
+            Some(m) if (2016..=2018).contains(&m) => Ok(Stack::Initscripts {
+                sysv: true,
+                ec2_net_utils: true,
+            }),
+            Some(2) => Ok(Stack::Initscripts {
+                sysv: false,
+                ec2_net_utils: true,
+            }),
             Some(m) if m >= 2022 => Ok(Stack::Networkd),
             _ => Err(unsupported()),
         },
@@ -258,7 +283,10 @@ pub fn decide(d: &Distro) -> Result<(Stack, String)> {
         return Ok((stack?, format!("{} from the distro table", d.short())));
     }
     for like in &d.id_like {
-        let guess = Distro { id: like.clone(), ..d.clone() };
+        let guess = Distro {
+            id: like.clone(),
+            ..d.clone()
+        };
         if let Some(Ok(stack)) = stack_for(&guess) {
             return Ok((
                 stack,
@@ -284,7 +312,11 @@ pub fn parse_override(s: &str) -> Result<Distro> {
         Some((id, v)) => (id, Some(v.to_owned()).filter(|v| !v.is_empty())),
         None => (s, None),
     };
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         bail!("--distro {s:?}: expected ID[:VERSION] like centos:7 or debian:12");
     }
     let id = id.to_ascii_lowercase();
@@ -313,7 +345,11 @@ pub fn parse_os_release(text: &str) -> Distro {
         } else {
             os.pretty_name.clone()
         },
-        id_like: os.id_like.split_whitespace().map(str::to_ascii_lowercase).collect(),
+        id_like: os
+            .id_like
+            .split_whitespace()
+            .map(str::to_ascii_lowercase)
+            .collect(),
         id,
         version_id,
     }
@@ -357,7 +393,12 @@ pub fn parse_legacy_release(text: &str) -> Option<Distro> {
         .skip_while(|w| *w != "release")
         .nth(1)?
         .to_owned();
-    Some(Distro { id: id.into(), version_id: Some(version), id_like: Vec::new(), pretty_name: first.to_owned() })
+    Some(Distro {
+        id: id.into(),
+        version_id: Some(version),
+        id_like: Vec::new(),
+        pretty_name: first.to_owned(),
+    })
 }
 
 /// Finds the distro of a root: `/etc/os-release`, then `/usr/lib/os-release`, then the legacy
@@ -368,7 +409,12 @@ pub fn read_root(root: &std::path::Path) -> Result<(Distro, String)> {
             return Ok((parse_os_release(&text), path.to_owned()));
         }
     }
-    for path in ["/etc/SuSE-release", "/etc/centos-release", "/etc/redhat-release", "/etc/system-release"] {
+    for path in [
+        "/etc/SuSE-release",
+        "/etc/centos-release",
+        "/etc/redhat-release",
+        "/etc/system-release",
+    ] {
         if let Some(text) = crate::root::read_optional(root, path)? {
             if let Some(d) = parse_legacy_release(&text) {
                 return Ok((d, path.to_owned()));

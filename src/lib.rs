@@ -59,8 +59,12 @@ pub fn load_config(source: &SourceArgs) -> Result<Config> {
             .into());
         }
     };
-    let origin = source.input.as_ref().map_or_else(|| "the command-line flags".to_owned(), |p| p.display().to_string());
-    let config = Config::from_spec(&spec).with_context(|| format!("invalid interface description in {origin}"))?;
+    let origin = source.input.as_ref().map_or_else(
+        || "the command-line flags".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let config = Config::from_spec(&spec)
+        .with_context(|| format!("invalid interface description in {origin}"))?;
     Ok(config.select(source.include_primary)?)
 }
 
@@ -85,7 +89,11 @@ pub fn detect(target: &TargetArgs, root: &Path) -> Result<Detection> {
     };
     let (stack, why) = distro::decide(&distro)
         .with_context(|| format!("cannot configure {} (from {origin})", distro.pretty_name))?;
-    Ok(Detection { distro: Some(distro), stack, reason: format!("{why} (read from {origin})") })
+    Ok(Detection {
+        distro: Some(distro),
+        stack,
+        reason: format!("{why} (read from {origin})"),
+    })
 }
 
 /// Model + target -> files and commands.
@@ -95,7 +103,8 @@ pub fn render(config: &Config, detection: &Detection, root: &Path) -> Result<Ren
         Some(d) => d.pretty_name.clone(),
         None => detection.reason.clone(),
     };
-    backend::render(config, detection.stack, &facts).with_context(|| format!("cannot render for {what}"))
+    backend::render(config, detection.stack, &facts)
+        .with_context(|| format!("cannot render for {what}"))
 }
 
 #[derive(Serialize)]
@@ -111,12 +120,18 @@ fn render_text(detection: &Detection, rendered: &Rendered) -> Result<String> {
     let mut out = String::new();
     out.push_str(&format!(
         "# target: {} -> {} (backend {})\n",
-        detection.distro.as_ref().map_or("(any distro)".to_owned(), |d| d.pretty_name.clone()),
+        detection
+            .distro
+            .as_ref()
+            .map_or("(any distro)".to_owned(), |d| d.pretty_name.clone()),
         detection.stack,
         detection.stack.backend()?
     ));
     for f in &rendered.files {
-        out.push_str(&format!("\n==> {} (mode {:04o}) <==\n{}", f.path, f.mode, f.contents));
+        out.push_str(&format!(
+            "\n==> {} (mode {:04o}) <==\n{}",
+            f.path, f.mode, f.contents
+        ));
     }
     out.push_str(&format!("\n# restart: {}\n", rendered.commands.restart));
     for c in &rendered.commands.interface {
@@ -158,15 +173,24 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
     let mut out = String::new();
     if args.dry_run {
         if plan.is_noop() {
-            out.push_str(&format!("nothing to change: all {} files are up to date\n", plan.steps.len()));
+            out.push_str(&format!(
+                "nothing to change: all {} files are up to date\n",
+                plan.steps.len()
+            ));
         } else {
             out.push_str(&plan.diff());
         }
-        out.push_str(&format!("# apply with: {}\n", rendered.commands.interface.join("; ")));
+        out.push_str(&format!(
+            "# apply with: {}\n",
+            rendered.commands.interface.join("; ")
+        ));
         return Ok(out);
     }
     if plan.is_noop() {
-        out.push_str(&format!("nothing to change: all {} files are up to date\n", plan.steps.len()));
+        out.push_str(&format!(
+            "nothing to change: all {} files are up to date\n",
+            plan.steps.len()
+        ));
         return Ok(out);
     }
     let backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
@@ -176,10 +200,17 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
             write::Action::Replace => "updated",
             write::Action::Unchanged => "unchanged",
         };
-        out.push_str(&format!("{verb} {} (mode {:04o})\n", step.full_path.display(), step.file.mode));
+        out.push_str(&format!(
+            "{verb} {} (mode {:04o})\n",
+            step.full_path.display(),
+            step.file.mode
+        ));
     }
     for b in &backups {
-        out.push_str(&format!("backup {}\n", root::in_root(&args.root, b).display()));
+        out.push_str(&format!(
+            "backup {}\n",
+            root::in_root(&args.root, b).display()
+        ));
     }
     if args.restart {
         for c in &rendered.commands.interface {
@@ -187,7 +218,10 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
             out.push_str(&format!("ran: {c}\n"));
         }
     } else {
-        out.push_str(&format!("apply with: {}\n", rendered.commands.interface.join("; ")));
+        out.push_str(&format!(
+            "apply with: {}\n",
+            rendered.commands.interface.join("; ")
+        ));
     }
     Ok(out)
 }
@@ -214,19 +248,32 @@ struct DetectJson {
 }
 
 fn cmd_detect(args: &DetectArgs) -> Result<String> {
-    let target = TargetArgs { distro: args.distro.clone(), os_release: args.os_release.clone(), backend: None };
+    let target = TargetArgs {
+        distro: args.distro.clone(),
+        os_release: args.os_release.clone(),
+        backend: None,
+    };
     let detection = detect(&target, &args.root)?;
     let kind = detection.stack.backend()?;
     // The commands for an interface named IFNAME, as the backend renders them.
     let sample = Config::from_spec(&ConfigSpec {
         interfaces: vec![InterfaceSpec {
             name: "IFNAME".into(),
-            ipv4: Some(FamilySpec { dhcp: true, ..FamilySpec::default() }),
+            ipv4: Some(FamilySpec {
+                dhcp: true,
+                ..FamilySpec::default()
+            }),
             ..InterfaceSpec::default()
         }],
     })?;
     let commands = backend::backend_for(kind)
-        .render(&sample, &backend::Context { stack: detection.stack, root: &RootFacts::default() })?
+        .render(
+            &sample,
+            &backend::Context {
+                stack: detection.stack,
+                root: &RootFacts::default(),
+            },
+        )?
         .commands;
     match args.format {
         Format::Json => Ok(serde_json::to_string_pretty(&DetectJson {
@@ -239,7 +286,12 @@ fn cmd_detect(args: &DetectArgs) -> Result<String> {
         Format::Text => {
             let mut out = String::new();
             if let Some(d) = &detection.distro {
-                out.push_str(&format!("distro:    {} (ID {}, VERSION_ID {})\n", d.pretty_name, d.id, d.version_id.as_deref().unwrap_or("-")));
+                out.push_str(&format!(
+                    "distro:    {} (ID {}, VERSION_ID {})\n",
+                    d.pretty_name,
+                    d.id,
+                    d.version_id.as_deref().unwrap_or("-")
+                ));
             }
             out.push_str(&format!("stack:     {}\n", detection.stack));
             out.push_str(&format!("backend:   {kind}\n"));

@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     match enicfg::run(&cli.command) {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+            if stdout
+                .write_all(out.as_bytes())
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

@@ -158,7 +158,11 @@ pub struct MacAddr(pub [u8; 6]);
 impl FromStr for MacAddr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let err = || format!("mac {s:?} is not a MAC address: expected six hex pairs separated by ':', like 00:16:3e:12:34:56");
+        let err = || {
+            format!(
+                "mac {s:?} is not a MAC address: expected six hex pairs separated by ':', like 00:16:3e:12:34:56"
+            )
+        };
         let mut out = [0u8; 6];
         let parts: Vec<&str> = s.split(':').collect();
         if parts.len() != 6 {
@@ -400,8 +404,18 @@ impl Interface {
     /// The static addresses of a family, as `IpNet`, in order.
     pub fn addresses(&self, family: Family) -> Vec<IpNet> {
         match family {
-            Family::Ipv4 => self.ipv4.iter().flat_map(|c| c.addresses()).map(|a| (*a).into()).collect(),
-            Family::Ipv6 => self.ipv6.iter().flat_map(|c| c.addresses()).map(|a| (*a).into()).collect(),
+            Family::Ipv4 => self
+                .ipv4
+                .iter()
+                .flat_map(|c| c.addresses())
+                .map(|a| (*a).into())
+                .collect(),
+            Family::Ipv6 => self
+                .ipv6
+                .iter()
+                .flat_map(|c| c.addresses())
+                .map(|a| (*a).into())
+                .collect(),
         }
     }
 
@@ -455,9 +469,19 @@ impl Interface {
         let mut out: Vec<KernelRoute> = self
             .subnets(family)
             .into_iter()
-            .map(|to| KernelRoute { to, via: None, metric: None, table: Some(pr.table) })
+            .map(|to| KernelRoute {
+                to,
+                via: None,
+                metric: None,
+                table: Some(pr.table),
+            })
             .collect();
-        out.push(KernelRoute { to: default_net(family), via: Some(gw), metric: None, table: Some(pr.table) });
+        out.push(KernelRoute {
+            to: default_net(family),
+            via: Some(gw),
+            metric: None,
+            table: Some(pr.table),
+        });
         out
     }
 
@@ -467,7 +491,12 @@ impl Interface {
         let mut out: Vec<KernelRoute> = self
             .routes
             .iter()
-            .map(|r| KernelRoute { to: r.to, via: r.via, metric: r.metric, table: None })
+            .map(|r| KernelRoute {
+                to: r.to,
+                via: r.via,
+                metric: r.metric,
+                table: None,
+            })
             .collect();
         for family in [Family::Ipv4, Family::Ipv6] {
             out.extend(self.main_default_route(family));
@@ -486,7 +515,11 @@ impl Interface {
         self.policy_families()
             .into_iter()
             .flat_map(|f| self.addresses(f))
-            .map(|a| KernelRule { from: a.addr(), table: pr.table, priority: pr.priority })
+            .map(|a| KernelRule {
+                from: a.addr(),
+                table: pr.table,
+                priority: pr.priority,
+            })
             .collect()
     }
 }
@@ -545,7 +578,8 @@ impl Config {
     pub fn from_spec(spec: &ConfigSpec) -> Result<Config, ValidationError> {
         let mut problems = Vec::new();
         if spec.interfaces.is_empty() {
-            problems.push("interfaces: the list is empty: describe at least one interface".to_owned());
+            problems
+                .push("interfaces: the list is empty: describe at least one interface".to_owned());
         }
         let mut interfaces = Vec::new();
         for (i, ispec) in spec.interfaces.iter().enumerate() {
@@ -569,8 +603,11 @@ impl Config {
             .filter(|i| i.primary && !include_primary)
             .map(|i| i.name.to_string())
             .collect();
-        let interfaces: Vec<Interface> =
-            self.interfaces.into_iter().filter(|i| include_primary || !i.primary).collect();
+        let interfaces: Vec<Interface> = self
+            .interfaces
+            .into_iter()
+            .filter(|i| include_primary || !i.primary)
+            .collect();
         if interfaces.is_empty() {
             return Err(ValidationError {
                 problems: vec![format!(
@@ -590,11 +627,17 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
     let mut tables = std::collections::BTreeMap::new();
     for iface in interfaces {
         if !names.insert(iface.name.clone()) {
-            problems.push(format!("{}: name {} is used by more than one interface", iface.name, iface.name));
+            problems.push(format!(
+                "{}: name {} is used by more than one interface",
+                iface.name, iface.name
+            ));
         }
         if let Some(mac) = iface.mac {
             if let Some(other) = macs.insert(mac, iface.name.clone()) {
-                problems.push(format!("{}: mac {mac} is also the mac of {other}", iface.name));
+                problems.push(format!(
+                    "{}: mac {mac} is also the mac of {other}",
+                    iface.name
+                ));
             }
         }
         for family in [Family::Ipv4, Family::Ipv6] {
@@ -622,7 +665,11 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
     }
 }
 
-fn validate_interface(index: usize, spec: &InterfaceSpec, all: &mut Vec<String>) -> Option<Interface> {
+fn validate_interface(
+    index: usize,
+    spec: &InterfaceSpec,
+    all: &mut Vec<String>,
+) -> Option<Interface> {
     let start = all.len();
     let name = match spec.name.parse::<IfName>() {
         Ok(n) => Some(n),
@@ -631,7 +678,9 @@ fn validate_interface(index: usize, spec: &InterfaceSpec, all: &mut Vec<String>)
             None
         }
     };
-    let who = name.as_ref().map_or_else(|| format!("interfaces[{index}]"), |n| n.to_string());
+    let who = name
+        .as_ref()
+        .map_or_else(|| format!("interfaces[{index}]"), |n| n.to_string());
     let mut p = Problems { who, out: all };
 
     let mac = match spec.mac.as_deref().map(str::parse::<MacAddr>) {
@@ -643,17 +692,31 @@ fn validate_interface(index: usize, spec: &InterfaceSpec, all: &mut Vec<String>)
         None => None,
     };
 
-    let ipv4 = spec.ipv4.as_ref().and_then(|f| family_config::<Ipv4Net>(f, "ipv4", &mut p)).flatten();
-    let ipv6 = spec.ipv6.as_ref().and_then(|f| family_config::<Ipv6Net>(f, "ipv6", &mut p)).flatten();
+    let ipv4 = spec
+        .ipv4
+        .as_ref()
+        .and_then(|f| family_config::<Ipv4Net>(f, "ipv4", &mut p))
+        .flatten();
+    let ipv6 = spec
+        .ipv6
+        .as_ref()
+        .and_then(|f| family_config::<Ipv6Net>(f, "ipv6", &mut p))
+        .flatten();
     if ipv4.is_none() && ipv6.is_none() && spec.ipv4.is_none() && spec.ipv6.is_none() {
-        p.push("no ipv4 or ipv6 configuration: give addresses or dhcp: true for at least one family");
+        p.push(
+            "no ipv4 or ipv6 configuration: give addresses or dhcp: true for at least one family",
+        );
     } else if ipv4.is_none() && ipv6.is_none() && p.out.len() == start {
-        p.push("ipv4 and ipv6 configure nothing: give addresses or dhcp: true for at least one family");
+        p.push(
+            "ipv4 and ipv6 configure nothing: give addresses or dhcp: true for at least one family",
+        );
     }
 
     if let Some(mtu) = spec.mtu {
         if !(MTU_MIN..=MTU_MAX).contains(&mtu) {
-            p.push(format!("mtu {mtu} is out of range: it must be {MTU_MIN}..={MTU_MAX}"));
+            p.push(format!(
+                "mtu {mtu} is out of range: it must be {MTU_MIN}..={MTU_MAX}"
+            ));
         } else if mtu < MTU_MIN_IPV6 && spec.ipv6.is_some() {
             p.push(format!("mtu {mtu} is too small for IPv6: it must be at least {MTU_MIN_IPV6} when ipv6 is configured"));
         }
@@ -661,7 +724,9 @@ fn validate_interface(index: usize, spec: &InterfaceSpec, all: &mut Vec<String>)
 
     let mut routes = Vec::new();
     for (ri, r) in spec.routes.iter().enumerate() {
-        if let Some(route) = validate_route(ri, r, spec.metric, ipv4.as_ref(), ipv6.as_ref(), &mut p) {
+        if let Some(route) =
+            validate_route(ri, r, spec.metric, ipv4.as_ref(), ipv6.as_ref(), &mut p)
+        {
             routes.push(route);
         }
     }
@@ -750,7 +815,10 @@ impl NetOf for Ipv4Net {
             return Err(format!("{a} is not a usable unicast address"));
         }
         if self.prefix_len() <= 30 && (a == self.network() || a == self.broadcast()) {
-            return Err(format!("{self} is the network or broadcast address of {}", self.trunc()));
+            return Err(format!(
+                "{self} is the network or broadcast address of {}",
+                self.trunc()
+            ));
         }
         Ok(())
     }
@@ -782,7 +850,9 @@ impl NetOf for Ipv6Net {
     fn usable_host(&self) -> Result<(), String> {
         let a = Ipv6Net::addr(self);
         if a.is_unspecified() || a.is_multicast() || a.is_loopback() || Self::link_local(&a) {
-            return Err(format!("{a} is not a usable global or unique-local unicast address"));
+            return Err(format!(
+                "{a} is not a usable global or unique-local unicast address"
+            ));
         }
         Ok(())
     }
@@ -802,7 +872,10 @@ fn parse_addr<N: NetOf>(s: &str, default_prefix: Option<u8>) -> Result<N, String
         Ok(a) => a,
         Err(_) => {
             return Err(if addr_s.parse::<IpAddr>().is_ok() {
-                format!("{s} is {other} address in the {} section", N::family().key())
+                format!(
+                    "{s} is {other} address in the {} section",
+                    N::family().key()
+                )
             } else {
                 format!("{s:?} is not an address: expected ADDRESS[/PREFIX]")
             });
@@ -814,7 +887,9 @@ fn parse_addr<N: NetOf>(s: &str, default_prefix: Option<u8>) -> Result<N, String
             .ok()
             .filter(|p| *p <= N::max_prefix())
             .ok_or_else(|| format!("{s}: prefix {p:?} must be 0..={}", N::max_prefix()))?,
-        None => default_prefix.ok_or_else(|| format!("{s} has no prefix: the first address needs one, like {s}/24"))?,
+        None => default_prefix.ok_or_else(|| {
+            format!("{s} has no prefix: the first address needs one, like {s}/24")
+        })?,
     };
     N::new(addr, prefix).ok_or_else(|| format!("{s}: invalid prefix"))
 }
@@ -831,14 +906,18 @@ fn family_config<N: NetOf>(
             ok = false;
         }
         if let Some(gw) = &spec.gateway {
-            p.push(format!("{key}.gateway {gw} is set with {key}.dhcp: DHCP provides the gateway"));
+            p.push(format!(
+                "{key}.gateway {gw} is set with {key}.dhcp: DHCP provides the gateway"
+            ));
             ok = false;
         }
         return ok.then_some(Some(Addressing::Dhcp));
     }
     if spec.addresses.is_empty() {
         if let Some(gw) = &spec.gateway {
-            p.push(format!("{key}.gateway {gw} is set but {key}.addresses is empty"));
+            p.push(format!(
+                "{key}.gateway {gw} is set but {key}.addresses is empty"
+            ));
             return None;
         }
         return Some(None);
@@ -871,7 +950,9 @@ fn family_config<N: NetOf>(
             Err(_) => {
                 if raw.parse::<IpAddr>().is_ok() {
                     let fam = if key == "ipv4" { "IPv6" } else { "IPv4" };
-                    p.push(format!("{key}.gateway {raw} is an {fam} address in the {key} section"));
+                    p.push(format!(
+                        "{key}.gateway {raw} is an {fam} address in the {key} section"
+                    ));
                 } else {
                     p.push(format!("{key}.gateway {raw:?} is not an address"));
                 }
@@ -880,11 +961,24 @@ fn family_config<N: NetOf>(
             }
             Ok(gw) => {
                 if addresses.iter().any(|a| a.addr() == gw) {
-                    p.push(format!("{key}.gateway {gw} is one of the interface's own addresses"));
+                    p.push(format!(
+                        "{key}.gateway {gw} is one of the interface's own addresses"
+                    ));
                     ok = false;
-                } else if !N::link_local(&gw) && !addresses.is_empty() && !addresses.iter().any(|a| a.contains_addr(&gw)) {
-                    let subnets: Vec<String> = addresses.iter().map(|a| Into::<IpNet>::into(*a).trunc().to_string()).collect::<BTreeSet<_>>().into_iter().collect();
-                    p.push(format!("{key}.gateway {gw} is outside {}", subnets.join(" and ")));
+                } else if !N::link_local(&gw)
+                    && !addresses.is_empty()
+                    && !addresses.iter().any(|a| a.contains_addr(&gw))
+                {
+                    let subnets: Vec<String> = addresses
+                        .iter()
+                        .map(|a| Into::<IpNet>::into(*a).trunc().to_string())
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    p.push(format!(
+                        "{key}.gateway {gw} is outside {}",
+                        subnets.join(" and ")
+                    ));
                     ok = false;
                 }
                 Some(gw)
@@ -908,13 +1002,19 @@ fn validate_route(
         Err(_) => match spec.to.parse::<IpAddr>() {
             Ok(a) => IpNet::from(a),
             Err(_) => {
-                p.push(format!("{field}.to {:?} is not a network: expected NETWORK/PREFIX", spec.to));
+                p.push(format!(
+                    "{field}.to {:?} is not a network: expected NETWORK/PREFIX",
+                    spec.to
+                ));
                 return None;
             }
         },
     };
     if to.trunc() != to {
-        p.push(format!("{field}.to {to} has host bits set: did you mean {}?", to.trunc()));
+        p.push(format!(
+            "{field}.to {to} has host bits set: did you mean {}?",
+            to.trunc()
+        ));
         return None;
     }
     if to.prefix_len() == 0 {
@@ -929,7 +1029,11 @@ fn validate_route(
         Family::Ipv6 => (ipv6.is_some(), ipv6.is_some_and(|c| c.is_dhcp())),
     };
     if !configured {
-        p.push(format!("{field}.to {to} is an {} route but {} is not configured", family.key(), family.key()));
+        p.push(format!(
+            "{field}.to {to} is an {} route but {} is not configured",
+            family.key(),
+            family.key()
+        ));
         return None;
     }
     let via = match spec.via.as_deref() {
@@ -940,7 +1044,9 @@ fn validate_route(
                 return None;
             };
             if Family::of(via) != family {
-                p.push(format!("{field}.via {via} is of the wrong address family for {to}"));
+                p.push(format!(
+                    "{field}.via {via} is of the wrong address family for {to}"
+                ));
                 return None;
             }
             let link_local = matches!(via, IpAddr::V6(v) if <Ipv6Net as NetOf>::link_local(&v));
@@ -951,11 +1057,18 @@ fn validate_route(
             // NOTE: with DHCP the subnet is only known at run time, so `via` cannot be checked.
             if !dhcp && !link_local && !subnets.iter().any(|s| s.contains(&via)) {
                 let list: Vec<String> = subnets.iter().map(ToString::to_string).collect();
-                p.push(format!("{field}.via {via} is not reachable on-link: it is outside {}", list.join(" and ")));
+                p.push(format!(
+                    "{field}.via {via} is not reachable on-link: it is outside {}",
+                    list.join(" and ")
+                ));
                 return None;
             }
             Some(via)
         }
     };
-    Some(Route { to, via, metric: spec.metric.or(iface_metric) })
+    Some(Route {
+        to,
+        via,
+        metric: spec.metric.or(iface_metric),
+    })
 }

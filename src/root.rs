@@ -32,7 +32,10 @@ pub fn read_optional(root: &Path, path: &str) -> Result<Option<String>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("failed to inspect {}", full.display())),
         Ok(m) if m.file_type().is_symlink() => {
-            bail!("{} is a symlink: enicfg does not follow symlinks inside the target root", full.display())
+            bail!(
+                "{} is a symlink: enicfg does not follow symlinks inside the target root",
+                full.display()
+            )
         }
         Ok(m) if !m.is_file() => bail!("{} is not a regular file", full.display()),
         Ok(_) => fs::read_to_string(&full)
@@ -50,7 +53,9 @@ impl RootFacts {
             let full = in_root(root, dir);
             let entries = match fs::read_dir(&full) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e).with_context(|| format!("failed to list {}", full.display())),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("failed to list {}", full.display()));
+                }
                 Ok(entries) => entries,
             };
             for entry in entries {
@@ -66,6 +71,9 @@ impl RootFacts {
             }
         }
         netplan_files.sort();
-        Ok(RootFacts { interfaces_main, netplan_files })
+        Ok(RootFacts {
+            interfaces_main,
+            netplan_files,
+        })
     }
 }

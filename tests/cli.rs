@@ -36,7 +36,8 @@ fn root_with(os_release: &str) -> tempfile::TempDir {
     dir
 }
 
-const DEBIAN_12: &str = "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
+const DEBIAN_12: &str =
+    "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
 const CENTOS_7: &str = "ID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n";
 
 #[test]
@@ -49,7 +50,10 @@ fn write_is_atomic_idempotent_and_exact_mode() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("created"), "{stdout}");
     assert!(stdout.contains("apply with: netplan apply"), "{stdout}");
-    let files: Vec<_> = fs::read_dir(root.path().join("etc/netplan")).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = fs::read_dir(root.path().join("etc/netplan"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(mode(&files[0]), 0o600);
     let contents = fs::read_to_string(&files[0]).unwrap();
@@ -59,13 +63,21 @@ fn write_is_atomic_idempotent_and_exact_mode() {
     let before = fs::metadata(&files[0]).unwrap().modified().unwrap();
     let out = enicfg(&["write", "--input", &input, "--root", r]);
     assert!(out.status.success());
-    assert!(text(&out.stdout).starts_with("nothing to change"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("nothing to change"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_eq!(fs::metadata(&files[0]).unwrap().modified().unwrap(), before);
 
     // A wrong mode alone is a change, and gets fixed.
     fs::set_permissions(&files[0], fs::Permissions::from_mode(0o644)).unwrap();
     let out = enicfg(&["write", "--input", &input, "--root", r, "--dry-run"]);
-    assert!(text(&out.stdout).contains("mode 0644 -> 0600"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("mode 0644 -> 0600"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = enicfg(&["write", "--input", &input, "--root", r]);
     assert!(out.status.success());
     assert_eq!(mode(&files[0]), 0o600);
@@ -87,19 +99,44 @@ fn dry_run_prints_a_diff_and_writes_nothing() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let diff = text(&out.stdout);
     assert!(diff.contains("--- /dev/null"), "{diff}");
-    assert!(diff.contains("+++ b/etc/sysconfig/network-scripts/ifcfg-eth1"), "{diff}");
+    assert!(
+        diff.contains("+++ b/etc/sysconfig/network-scripts/ifcfg-eth1"),
+        "{diff}"
+    );
     assert!(diff.contains("+IPADDR=10.0.3.133"), "{diff}");
-    assert!(!root.path().join("etc/sysconfig").exists(), "dry run wrote something");
+    assert!(
+        !root.path().join("etc/sysconfig").exists(),
+        "dry run wrote something"
+    );
 
     // A changed input shows as a -/+ diff against the written file.
-    assert!(enicfg(&["write", "--input", &input, "--root", r]).status.success());
+    assert!(
+        enicfg(&["write", "--input", &input, "--root", r])
+            .status
+            .success()
+    );
     let out = enicfg(&[
-        "write", "--root", r, "--dry-run", "--name", "eth1", "--mac", "52:54:00:8a:3c:11",
-        "--address", "10.0.3.134/24", "--gateway", "10.0.3.1", "--route", "192.168.0.0/16,via=10.0.3.1",
+        "write",
+        "--root",
+        r,
+        "--dry-run",
+        "--name",
+        "eth1",
+        "--mac",
+        "52:54:00:8a:3c:11",
+        "--address",
+        "10.0.3.134/24",
+        "--gateway",
+        "10.0.3.1",
+        "--route",
+        "192.168.0.0/16,via=10.0.3.1",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let diff = text(&out.stdout);
-    assert!(diff.contains("-IPADDR=10.0.3.133") && diff.contains("+IPADDR=10.0.3.134"), "{diff}");
+    assert!(
+        diff.contains("-IPADDR=10.0.3.133") && diff.contains("+IPADDR=10.0.3.134"),
+        "{diff}"
+    );
 }
 
 #[test]
@@ -115,17 +152,43 @@ fn foreign_files_are_backed_up_ours_are_not() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("backup "), "{stdout}");
     let backups = root.path().join("var/lib/enicfg/backups");
-    let stamp: Vec<_> = fs::read_dir(&backups).unwrap().map(|e| e.unwrap().path()).collect();
+    let stamp: Vec<_> = fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(stamp.len(), 1);
     let saved = stamp[0].join("etc/sysconfig/network-scripts/ifcfg-eth1");
-    assert_eq!(fs::read_to_string(saved).unwrap(), "DEVICE=eth1\nBOOTPROTO=dhcp\n");
+    assert_eq!(
+        fs::read_to_string(saved).unwrap(),
+        "DEVICE=eth1\nBOOTPROTO=dhcp\n"
+    );
     // The backup is not beside the original, where network-scripts would read it.
-    let names: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert!(names.iter().all(|n| !n.contains("backup") && !n.starts_with('.')), "{names:?}");
+    let names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains("backup") && !n.starts_with('.')),
+        "{names:?}"
+    );
     // Rewriting our own file with other contents makes no backup.
-    let out = enicfg(&["write", "--root", r, "--name", "eth1", "--address", "10.0.3.140/24"]);
+    let out = enicfg(&[
+        "write",
+        "--root",
+        r,
+        "--name",
+        "eth1",
+        "--address",
+        "10.0.3.140/24",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!text(&out.stdout).contains("backup "), "{}", text(&out.stdout));
+    assert!(
+        !text(&out.stdout).contains("backup "),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -135,37 +198,72 @@ fn symlinks_are_never_followed() {
     let outside = tempfile::tempdir().unwrap();
     // A symlinked directory on the way.
     fs::create_dir_all(root.path().join("etc/sysconfig")).unwrap();
-    symlink(outside.path(), root.path().join("etc/sysconfig/network-scripts")).unwrap();
+    symlink(
+        outside.path(),
+        root.path().join("etc/sysconfig/network-scripts"),
+    )
+    .unwrap();
     let input = fixture("eni/tencent-secondary-eni-route.yaml");
     let out = enicfg(&["write", "--input", &input, "--root", r]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("is a symlink"), "{}", text(&out.stderr));
-    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0, "wrote outside ROOT");
+    assert!(
+        text(&out.stderr).contains("is a symlink"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "wrote outside ROOT"
+    );
     // A symlink at the target path itself.
     fs::remove_file(root.path().join("etc/sysconfig/network-scripts")).unwrap();
     fs::create_dir_all(root.path().join("etc/sysconfig/network-scripts")).unwrap();
     let victim = outside.path().join("victim");
     fs::write(&victim, "keep me\n").unwrap();
-    symlink(&victim, root.path().join("etc/sysconfig/network-scripts/ifcfg-eth1")).unwrap();
+    symlink(
+        &victim,
+        root.path().join("etc/sysconfig/network-scripts/ifcfg-eth1"),
+    )
+    .unwrap();
     let out = enicfg(&["write", "--input", &input, "--root", r]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("symlink"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("symlink"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me\n");
     // Nothing at all was written: route-eth1 comes after ifcfg-eth1 in the plan.
-    assert!(!root.path().join("etc/sysconfig/network-scripts/route-eth1").exists());
+    assert!(
+        !root
+            .path()
+            .join("etc/sysconfig/network-scripts/route-eth1")
+            .exists()
+    );
 }
 
 #[test]
 fn render_json_has_the_documented_shape() {
     let input = fixture("eni/aliyun-ipv4-ipv6.yaml");
-    let out = enicfg(&["render", "--input", &input, "--distro", "centos:7", "--format", "json"]);
+    let out = enicfg(&[
+        "render", "--input", &input, "--distro", "centos:7", "--format", "json",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["distro"], "centos 7");
     assert_eq!(v["backend"], "ifcfg-rh");
     let files = v["files"].as_array().unwrap();
-    assert!(files.iter().any(|f| f["path"] == "/etc/sysconfig/network-scripts/ifcfg-eth1" && f["mode"] == "0644"));
-    assert!(files.iter().all(|f| f["contents"].as_str().unwrap().ends_with('\n')));
+    assert!(
+        files.iter().any(
+            |f| f["path"] == "/etc/sysconfig/network-scripts/ifcfg-eth1" && f["mode"] == "0644"
+        )
+    );
+    assert!(
+        files
+            .iter()
+            .all(|f| f["contents"].as_str().unwrap().ends_with('\n'))
+    );
     assert_eq!(v["commands"]["restart"], "systemctl restart network");
     assert_eq!(v["commands"]["interface"][0], "ifdown eth1; ifup eth1");
 }
@@ -180,12 +278,28 @@ fn stdin_input_and_flags_agree() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(yaml.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
     let from_stdin = child.wait_with_output().unwrap();
     assert!(from_stdin.status.success(), "{}", text(&from_stdin.stderr));
     let from_flags = enicfg(&[
-        "render", "--backend", "netplan", "--name", "eth1", "--address", "10.0.2.5/24", "--address", "10.0.2.6",
-        "--gateway", "10.0.2.253", "--table", "1001",
+        "render",
+        "--backend",
+        "netplan",
+        "--name",
+        "eth1",
+        "--address",
+        "10.0.2.5/24",
+        "--address",
+        "10.0.2.6",
+        "--gateway",
+        "10.0.2.253",
+        "--table",
+        "1001",
     ]);
     assert!(from_flags.status.success(), "{}", text(&from_flags.stderr));
     assert_eq!(text(&from_stdin.stdout), text(&from_flags.stdout));
@@ -195,15 +309,44 @@ fn stdin_input_and_flags_agree() {
 fn exit_codes() {
     // usage: input and flags together; no input at all; unknown backend; --restart off-root
     let input = fixture("eni/full-secondary.yaml");
-    assert_eq!(enicfg(&["render", "--input", &input, "--name", "eth1"]).status.code(), Some(2));
-    assert_eq!(enicfg(&["render", "--backend", "netplan"]).status.code(), Some(2));
+    assert_eq!(
+        enicfg(&["render", "--input", &input, "--name", "eth1"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        enicfg(&["render", "--backend", "netplan"]).status.code(),
+        Some(2)
+    );
     let out = enicfg(&["render", "--input", &input, "--backend", "sysconfig"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("ifcfg-rh"), "valid choices are listed: {}", text(&out.stderr));
-    let out = enicfg(&["render", "--input", &input, "--backend", "netplan", "--distro", "debian:12"]);
+    assert!(
+        text(&out.stderr).contains("ifcfg-rh"),
+        "valid choices are listed: {}",
+        text(&out.stderr)
+    );
+    let out = enicfg(&[
+        "render",
+        "--input",
+        &input,
+        "--backend",
+        "netplan",
+        "--distro",
+        "debian:12",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let root = tempfile::tempdir().unwrap();
-    let out = enicfg(&["write", "--input", &input, "--backend", "netplan", "--restart", "--root", root.path().to_str().unwrap()]);
+    let out = enicfg(&[
+        "write",
+        "--input",
+        &input,
+        "--backend",
+        "netplan",
+        "--restart",
+        "--root",
+        root.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     // errors: invalid input, missing file, keyfile-only distro; the message is printed once
     let bad = fixture("invalid/gateway-outside-subnet.yaml");
@@ -211,20 +354,40 @@ fn exit_codes() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert_eq!(err.matches("error:").count(), 1, "{err}");
-    assert!(err.contains("eth1: ipv4.gateway 10.0.3.1 is outside 10.0.2.0/24"), "{err}");
+    assert!(
+        err.contains("eth1: ipv4.gateway 10.0.3.1 is outside 10.0.2.0/24"),
+        "{err}"
+    );
     assert!(err.contains("gateway-outside-subnet.yaml"), "{err}");
-    let out = enicfg(&["render", "--input", "/nonexistent/eni.yaml", "--backend", "netplan"]);
+    let out = enicfg(&[
+        "render",
+        "--input",
+        "/nonexistent/eni.yaml",
+        "--backend",
+        "netplan",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("failed to read input file /nonexistent/eni.yaml"));
     let out = enicfg(&["render", "--input", &input, "--distro", "rhel:10"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("nm-keyfile backend"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nm-keyfile backend"),
+        "{}",
+        text(&out.stderr)
+    );
     // primary interfaces are skipped unless asked for
     let primary = fixture("eni/tencent-primary-secondary-ip.yaml");
     let out = enicfg(&["render", "--input", &primary, "--backend", "netplan"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--include-primary"));
-    let out = enicfg(&["render", "--input", &primary, "--backend", "netplan", "--include-primary"]);
+    let out = enicfg(&[
+        "render",
+        "--input",
+        &primary,
+        "--backend",
+        "netplan",
+        "--include-primary",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // help documents exit status
     let help = text(&enicfg(&["--help"]).stdout);
@@ -236,9 +399,19 @@ fn every_scenario_renders_for_every_backend_via_the_cli() {
     for fixture in common::scenario_fixtures() {
         for backend in ["ifcfg-rh", "ifcfg-suse", "ifupdown", "netplan"] {
             let out = enicfg(&[
-                "render", "--include-primary", "--input", fixture.to_str().unwrap(), "--backend", backend,
+                "render",
+                "--include-primary",
+                "--input",
+                fixture.to_str().unwrap(),
+                "--backend",
+                backend,
             ]);
-            assert!(out.status.success(), "{} {backend}: {}", fixture.display(), text(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{} {backend}: {}",
+                fixture.display(),
+                text(&out.stderr)
+            );
         }
     }
 }

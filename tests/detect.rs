@@ -10,21 +10,36 @@ const ENICFG: &str = env!("CARGO_BIN_EXE_enicfg");
 
 /// Root fixture -> expected backend, or the start of the expected error.
 const EXPECTED: &[(&str, &str)] = &[
-    ("almalinux-10.0", "error: this system runs NetworkManager with keyfiles only"),
+    (
+        "almalinux-10.0",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
     ("almalinux-8.3", "ifcfg-rh"),
     ("alinux-2", "ifcfg-rh"),
     ("alinux-3", "ifcfg-rh"),
-    ("alinux-4", "error: this system runs NetworkManager with keyfiles only"),
+    (
+        "alinux-4",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
     ("amzn-2", "ifcfg-rh"),
     ("amzn-2018.03", "ifcfg-rh"),
-    ("amzn-2023", "error: this system runs plain systemd-networkd"),
-    ("anolis-23", "error: this system runs NetworkManager with keyfiles only"),
+    (
+        "amzn-2023",
+        "error: this system runs plain systemd-networkd",
+    ),
+    (
+        "anolis-23",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
     ("anolis-7.9", "ifcfg-rh"),
     ("anolis-8.8", "ifcfg-rh"),
     ("centos-6", "ifcfg-rh"),
     ("centos-7", "ifcfg-rh"),
     ("centos-8", "ifcfg-rh"),
-    ("centos-stream-10", "error: this system runs NetworkManager with keyfiles only"),
+    (
+        "centos-stream-10",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
     ("centos-stream-9", "ifcfg-rh"),
     ("debian-10", "ifupdown"),
     ("debian-11", "ifupdown"),
@@ -36,8 +51,14 @@ const EXPECTED: &[(&str, &str)] = &[
     ("derivative-of-rhel-8", "ifcfg-rh"),
     ("fedora-33", "ifcfg-rh"),
     ("fedora-35", "ifcfg-rh"),
-    ("fedora-36", "error: this system runs NetworkManager with keyfiles only"),
-    ("fedora-42", "error: this system runs NetworkManager with keyfiles only"),
+    (
+        "fedora-36",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
+    (
+        "fedora-42",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
     ("kylin-v10", "ifcfg-rh"),
     ("ol-7.5", "ifcfg-rh"),
     ("ol-9.2", "ifcfg-rh"),
@@ -46,22 +67,34 @@ const EXPECTED: &[(&str, &str)] = &[
     ("openeuler-24.03", "ifcfg-rh"),
     ("opensuse-42.1", "ifcfg-suse"),
     ("opensuse-leap-15.5", "ifcfg-suse"),
-    ("rhel-10.0", "error: this system runs NetworkManager with keyfiles only"),
+    (
+        "rhel-10.0",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
     ("rhel-6", "ifcfg-rh"),
     ("rhel-7.5", "ifcfg-rh"),
     ("rhel-8.4", "ifcfg-rh"),
     ("rhel-9.6", "ifcfg-rh"),
-    ("rocky-10.0", "error: this system runs NetworkManager with keyfiles only"),
+    (
+        "rocky-10.0",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
     ("rocky-8.4", "ifcfg-rh"),
     ("rocky-9.3", "ifcfg-rh"),
     ("sles-11.3", "ifcfg-suse"),
     ("sles-11.4", "ifcfg-suse"),
     ("sles-12.1", "ifcfg-suse"),
     ("sles-15.4", "ifcfg-suse"),
-    ("sles-16.0", "error: this system runs NetworkManager with keyfiles only"),
+    (
+        "sles-16.0",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
     ("tencentos-2.4", "ifcfg-rh"),
     ("tencentos-3.1", "ifcfg-rh"),
-    ("tencentos-4", "error: this system runs NetworkManager with keyfiles only"),
+    (
+        "tencentos-4",
+        "error: this system runs NetworkManager with keyfiles only",
+    ),
     ("tlinux-2.2", "ifcfg-rh"),
     ("ubuntu-14.04", "ifupdown"),
     ("ubuntu-16.04", "ifupdown"),
@@ -94,14 +127,20 @@ fn every_distro_row_gets_its_backend_and_commands() {
         .collect();
     dirs.sort();
     let listed: Vec<&str> = EXPECTED.iter().map(|(d, _)| *d).collect();
-    assert_eq!(dirs, listed, "every root fixture needs an expectation (and vice versa)");
+    assert_eq!(
+        dirs, listed,
+        "every root fixture needs an expectation (and vice versa)"
+    );
 
     let mut table = String::new();
     for (dir, expected) in EXPECTED {
         let (ok, json, stderr) = detect(&roots.join(dir));
         if let Some(err) = expected.strip_prefix("error: ") {
             assert!(!ok, "{dir}: expected an error, got {json}");
-            assert!(stderr.contains(err), "{dir}: expected {err:?} in {stderr:?}");
+            assert!(
+                stderr.contains(err),
+                "{dir}: expected {err:?} in {stderr:?}"
+            );
             table.push_str(&format!("{dir}: {}\n", stderr.trim()));
             continue;
         }
@@ -136,20 +175,34 @@ fn amazon_linux_2_keeps_ec2_net_utils_away() {
     let roots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/roots");
     let (ok, json, stderr) = detect(&roots.join("amzn-2"));
     assert!(ok, "{stderr}");
-    assert_eq!(json["stack"]["initscripts"]["ec2_net_utils"], true, "{json}");
+    assert_eq!(
+        json["stack"]["initscripts"]["ec2_net_utils"], true,
+        "{json}"
+    );
 }
 
 #[test]
 fn distro_override_and_os_release_file() {
-    let out = Command::new(ENICFG).args(["detect", "--distro", "Debian:11"]).output().unwrap();
+    let out = Command::new(ENICFG)
+        .args(["detect", "--distro", "Debian:11"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("backend:   ifupdown"), "{text}");
-    let osr = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/roots/openeuler-22.03/etc/os-release");
-    let out = Command::new(ENICFG).args(["detect", "--os-release"]).arg(&osr).output().unwrap();
+    let osr = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/roots/openeuler-22.03/etc/os-release");
+    let out = Command::new(ENICFG)
+        .args(["detect", "--os-release"])
+        .arg(&osr)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("backend:   ifcfg-rh"));
-    let out = Command::new(ENICFG).args(["detect", "--distro", "plan9:4"]).output().unwrap();
+    let out = Command::new(ENICFG)
+        .args(["detect", "--distro", "plan9:4"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown distro \"plan9 4\""));
 }

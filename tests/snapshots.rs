@@ -21,8 +21,20 @@ fn settings() -> insta::Settings {
 /// Every stack whose output differs, named for the snapshot.
 const STACKS: &[(&str, Stack)] = &[
     ("ifcfg-rh-networkmanager", Stack::NetworkManagerIfcfg),
-    ("ifcfg-rh-initscripts", Stack::Initscripts { sysv: false, ec2_net_utils: false }),
-    ("ifcfg-rh-amazon-linux-2", Stack::Initscripts { sysv: false, ec2_net_utils: true }),
+    (
+        "ifcfg-rh-initscripts",
+        Stack::Initscripts {
+            sysv: false,
+            ec2_net_utils: false,
+        },
+    ),
+    (
+        "ifcfg-rh-amazon-linux-2",
+        Stack::Initscripts {
+            sysv: false,
+            ec2_net_utils: true,
+        },
+    ),
     ("ifcfg-suse-wicked", Stack::Wicked),
     ("ifcfg-suse-sles11", Stack::SuseSysconfig),
     ("ifupdown", Stack::Ifupdown { upstart: false }),
@@ -35,7 +47,10 @@ fn show(result: anyhow::Result<Rendered>) -> String {
         Ok(r) => {
             let mut out = String::new();
             for f in &r.files {
-                out.push_str(&format!("==> {} (mode {:04o}) <==\n{}\n", f.path, f.mode, f.contents));
+                out.push_str(&format!(
+                    "==> {} (mode {:04o}) <==\n{}\n",
+                    f.path, f.mode, f.contents
+                ));
             }
             out.push_str(&format!("restart: {}\n", r.commands.restart));
             for c in &r.commands.interface {

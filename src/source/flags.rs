@@ -10,43 +10,83 @@ use crate::model::{ConfigSpec, FamilySpec, InterfaceSpec, PolicyRoutingSpec, Rou
 #[group(id = "iface", multiple = true)]
 pub struct InterfaceFlags {
     /// Interface name (e.g. eth1); required when describing an interface with flags.
-    #[arg(long, value_name = "IFNAME", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long,
+        value_name = "IFNAME",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub name: Option<String>,
     /// MAC address of the interface.
-    #[arg(long, value_name = "MAC", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long,
+        value_name = "MAC",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub mac: Option<String>,
     /// IPv4 address ADDR[/PREFIX]; repeat for secondary private IPs (the first is primary).
-    #[arg(long = "address", value_name = "ADDR[/PREFIX]", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long = "address",
+        value_name = "ADDR[/PREFIX]",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub addresses: Vec<String>,
     /// IPv4 gateway.
-    #[arg(long, value_name = "IP", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long,
+        value_name = "IP",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub gateway: Option<String>,
     /// Use DHCP for IPv4.
     #[arg(long, help_heading = "Interface (instead of --input)")]
     pub dhcp: bool,
     /// IPv6 address ADDR[/PREFIX]; repeatable.
-    #[arg(long = "ipv6-address", value_name = "ADDR[/PREFIX]", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long = "ipv6-address",
+        value_name = "ADDR[/PREFIX]",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub ipv6_addresses: Vec<String>,
     /// IPv6 gateway.
-    #[arg(long, value_name = "IP", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long,
+        value_name = "IP",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub ipv6_gateway: Option<String>,
     /// Use DHCPv6 / router advertisements for IPv6.
     #[arg(long, help_heading = "Interface (instead of --input)")]
     pub ipv6_dhcp: bool,
     /// MTU.
-    #[arg(long, value_name = "BYTES", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub mtu: Option<u32>,
     /// Extra route TO[,via=IP][,metric=N]; repeatable.
-    #[arg(long = "route", value_name = "TO[,via=IP][,metric=N]", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long = "route",
+        value_name = "TO[,via=IP][,metric=N]",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub routes: Vec<String>,
     /// Policy-routing table id (rule priority = table id).
-    #[arg(long, value_name = "N", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub table: Option<u32>,
     /// Put the gateway in the main table as a default route.
     #[arg(long, help_heading = "Interface (instead of --input)")]
     pub default_route: bool,
     /// Route metric for this interface's routes.
-    #[arg(long, value_name = "N", help_heading = "Interface (instead of --input)")]
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Interface (instead of --input)"
+    )]
     pub metric: Option<u32>,
 }
 
@@ -80,7 +120,11 @@ impl InterfaceFlags {
                 gateway: gateway.clone(),
             })
         };
-        let routes = self.routes.iter().map(|r| parse_route(r)).collect::<Result<Vec<_>>>()?;
+        let routes = self
+            .routes
+            .iter()
+            .map(|r| parse_route(r))
+            .collect::<Result<Vec<_>>>()?;
         Ok(ConfigSpec {
             interfaces: vec![InterfaceSpec {
                 name,
@@ -92,7 +136,10 @@ impl InterfaceFlags {
                 routes,
                 default_route: self.default_route.then_some(true),
                 metric: self.metric,
-                policy_routing: self.table.map(|table| PolicyRoutingSpec { table, priority: None }),
+                policy_routing: self.table.map(|table| PolicyRoutingSpec {
+                    table,
+                    priority: None,
+                }),
             }],
         })
     }
@@ -105,7 +152,11 @@ pub fn parse_route(s: &str) -> Result<RouteSpec> {
     if to.is_empty() {
         bail!("--route {s:?}: the destination is missing: expected TO[,via=IP][,metric=N]");
     }
-    let mut route = RouteSpec { to: to.to_owned(), via: None, metric: None };
+    let mut route = RouteSpec {
+        to: to.to_owned(),
+        via: None,
+        metric: None,
+    };
     for part in parts {
         match part.split_once('=') {
             Some(("via", v)) if route.via.is_none() => route.via = Some(v.to_owned()),
@@ -114,7 +165,9 @@ pub fn parse_route(s: &str) -> Result<RouteSpec> {
                     anyhow::anyhow!("--route {s:?}: metric {m:?} is not a number 0..=4294967295")
                 })?)
             }
-            _ => bail!("--route {s:?}: unexpected {part:?}: expected TO[,via=IP][,metric=N], each key once"),
+            _ => bail!(
+                "--route {s:?}: unexpected {part:?}: expected TO[,via=IP][,metric=N], each key once"
+            ),
         }
     }
     Ok(route)

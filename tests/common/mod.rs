@@ -13,7 +13,9 @@ use enicfg::model::Config;
 
 /// Absolute path of a fixture under `tests/fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 /// Loads and validates a scenario fixture, primary interfaces included.
@@ -38,7 +40,8 @@ pub fn scenario_fixtures() -> Vec<PathBuf> {
 
 /// Runs a command, returning its output; panics only if it cannot be started.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// Runs a command and panics with its stderr unless it succeeds; returns stdout.
@@ -135,7 +138,9 @@ impl Drop for Netns {
         for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
             let _ = Command::new("kill").args(["-9", pid]).output();
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }
 
@@ -168,9 +173,21 @@ pub fn kernel_state(ns: &Netns, ifnames: &[&str]) -> String {
     for ifname in ifnames {
         let l = ns.ip(&["-o", "link", "show", "dev", ifname]);
         let f: Vec<&str> = l.split_whitespace().collect();
-        let mtu = f.iter().position(|w| *w == "mtu").map(|i| f[i + 1]).unwrap_or("?");
-        let mac = f.iter().position(|w| *w == "link/ether").map(|i| f[i + 1]).unwrap_or("?");
-        let up = if l.contains(",UP") || l.contains("<UP") { "up" } else { "down" };
+        let mtu = f
+            .iter()
+            .position(|w| *w == "mtu")
+            .map(|i| f[i + 1])
+            .unwrap_or("?");
+        let mac = f
+            .iter()
+            .position(|w| *w == "link/ether")
+            .map(|i| f[i + 1])
+            .unwrap_or("?");
+        let up = if l.contains(",UP") || l.contains("<UP") {
+            "up"
+        } else {
+            "down"
+        };
         out.push_str(&format!("{ifname}: mtu {mtu} ether {mac} {up}\n"));
     }
     out.push_str("== route (all tables) ==\n");
@@ -202,7 +219,10 @@ pub fn kernel_state(ns: &Netns, ifnames: &[&str]) -> String {
 fn normalize_route(line: &str, ifnames: &[&str]) -> Option<String> {
     let f: Vec<&str> = line.split_whitespace().collect();
     let first = *f.first()?;
-    if matches!(first, "local" | "broadcast" | "multicast" | "anycast" | "unreachable") {
+    if matches!(
+        first,
+        "local" | "broadcast" | "multicast" | "anycast" | "unreachable"
+    ) {
         return None;
     }
     let dev = f.iter().position(|w| *w == "dev").map(|i| f[i + 1])?;
@@ -239,7 +259,8 @@ fn normalize_route(line: &str, ifnames: &[&str]) -> Option<String> {
         }
     }
     // put table last for stable comparison
-    let (tables, mut rest): (Vec<String>, Vec<String>) = kept.into_iter().partition(|w| w.starts_with("table "));
+    let (tables, mut rest): (Vec<String>, Vec<String>) =
+        kept.into_iter().partition(|w| w.starts_with("table "));
     rest.extend(tables);
     Some(rest.join(" "))
 }
