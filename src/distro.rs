@@ -266,7 +266,7 @@ pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
         },
         "opensuse" | "opensuse-leap" => match major {
             Some(15 | 42) => Ok(Stack::Wicked),
-            Some(m) if m >= 16 && m < 42 => Ok(Stack::NetworkManagerKeyfile),
+            Some(m) if (16..42).contains(&m) => Ok(Stack::NetworkManagerKeyfile),
             _ => Err(unsupported()),
         },
         // NOTE: Tumbleweed installs NetworkManager by default since 2024.
@@ -415,10 +415,11 @@ pub fn read_root(root: &std::path::Path) -> Result<(Distro, String)> {
         "/etc/redhat-release",
         "/etc/system-release",
     ] {
-        if let Some(text) = crate::root::read_optional(root, path)? {
-            if let Some(d) = parse_legacy_release(&text) {
-                return Ok((d, path.to_owned()));
-            }
+        if let Some(d) = crate::root::read_optional(root, path)?
+            .as_deref()
+            .and_then(parse_legacy_release)
+        {
+            return Ok((d, path.to_owned()));
         }
     }
     bail!(

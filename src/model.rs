@@ -626,41 +626,37 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
     let mut addrs = std::collections::BTreeMap::new();
     let mut tables = std::collections::BTreeMap::new();
     for iface in interfaces {
-        if !names.insert(iface.name.clone()) {
+        let who = &iface.name;
+        if !names.insert(who.clone()) {
             problems.push(format!(
-                "{}: name {} is used by more than one interface",
-                iface.name, iface.name
+                "{who}: name {who} is used by more than one interface"
             ));
         }
-        if let Some(mac) = iface.mac {
-            if let Some(other) = macs.insert(mac, iface.name.clone()) {
-                problems.push(format!(
-                    "{}: mac {mac} is also the mac of {other}",
-                    iface.name
-                ));
-            }
+        if let Some(mac) = iface.mac
+            && let Some(other) = macs.insert(mac, who.clone())
+        {
+            problems.push(format!("{who}: mac {mac} is also the mac of {other}"));
         }
         for family in [Family::Ipv4, Family::Ipv6] {
             for a in iface.addresses(family) {
-                if let Some(other) = addrs.insert(a.addr(), iface.name.clone()) {
-                    if other != iface.name {
-                        problems.push(format!(
-                            "{}: {}.addresses {} is also an address of {other}",
-                            iface.name,
-                            family.key(),
-                            a.addr()
-                        ));
-                    }
+                if let Some(other) = addrs.insert(a.addr(), who.clone())
+                    && other != *who
+                {
+                    let key = family.key();
+                    let addr = a.addr();
+                    problems.push(format!(
+                        "{who}: {key}.addresses {addr} is also an address of {other}"
+                    ));
                 }
             }
         }
-        if let Some(pr) = iface.policy_routing {
-            if let Some(other) = tables.insert(pr.table, iface.name.clone()) {
-                problems.push(format!(
-                    "{}: policy_routing.table {} is also the table of {other}: each interface needs its own table",
-                    iface.name, pr.table
-                ));
-            }
+        if let Some(pr) = iface.policy_routing
+            && let Some(other) = tables.insert(pr.table, who.clone())
+        {
+            problems.push(format!(
+                "{who}: policy_routing.table {} is also the table of {other}: each interface needs its own table",
+                pr.table
+            ));
         }
     }
 }
