@@ -94,3 +94,36 @@ fn invalid_inputs() {
         });
     });
 }
+
+/// Orphaned snapshots fail: every `.snap` file must belong to a fixture x stack (or invalid
+/// fixture, or the distro table), so a renamed fixture cannot leave a stale expectation behind.
+#[test]
+fn no_orphaned_snapshots() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let names = |sub: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join("tests/fixtures").join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut expected = std::collections::BTreeSet::new();
+    for f in names("eni") {
+        for (stack, _) in STACKS {
+            expected.insert(format!("{stack}@{f}.snap"));
+        }
+    }
+    for f in names("invalid") {
+        expected.insert(format!("error@{f}.snap"));
+    }
+    expected.insert("distro-table.snap".to_owned());
+    let mut orphans = Vec::new();
+    for e in std::fs::read_dir(dir.join("snapshots")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".snap") && !expected.contains(&name) {
+            orphans.push(name);
+        }
+    }
+    assert!(orphans.is_empty(), "orphaned snapshots (delete them): {orphans:?}");
+}
