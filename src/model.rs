@@ -1068,3 +1068,121 @@ fn validate_route(
         metric: spec.metric.or(iface_metric),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(yaml: &str) -> Config {
+        let spec: ConfigSpec = serde_yaml::from_str(yaml).unwrap();
+        Config::from_spec(&spec).unwrap()
+    }
+
+    fn show(routes: &[KernelRoute]) -> Vec<String> {
+        routes
+            .iter()
+            .map(|r| {
+                let mut s = r.to.to_string();
+                if let Some(v) = r.via {
+                    s += &format!(" via {v}");
+                }
+                if let Some(m) = r.metric {
+                    s += &format!(" metric {m}");
+                }
+                if let Some(t) = r.table {
+                    s += &format!(" table {t}");
+                }
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn derives_routes_and_rules_for_every_table() {
+        let c = config(
+            "interfaces:\n- name: eth1\n  mac: 00:16:3E:12:34:56\n  ipv4: {addresses: [10.0.2.5/24, 10.0.2.6, 10.0.3.7/24], gateway: 10.0.2.253}\n  ipv6: {addresses: ['2001:db8::10/64'], gateway: 'fe80::1'}\n  routes: [{to: 192.168.0.0/16, via: 10.0.2.253}]\n  metric: 300\n  policy_routing: {table: 1001}\n",
+        );
+        let i = &c.interfaces[0];
+        assert_eq!(i.mac.unwrap().to_string(), "00:16:3e:12:34:56");
+        assert!(
+            !i.default_route,
+            "a secondary NIC gets no main default route by default"
+        );
+        assert_eq!(
+            show(&i.routes()),
+            [
+                "192.168.0.0/16 via 10.0.2.253 metric 300",
+                "10.0.2.0/24 table 1001",
+                "10.0.3.0/24 table 1001",
+                "0.0.0.0/0 via 10.0.2.253 table 1001",
+                "2001:db8::/64 table 1001",
+                "::/0 via fe80::1 table 1001",
+            ]
+        );
+        let rules: Vec<String> = i
+            .rules()
+            .iter()
+            .map(|r| format!("{} {} {}", r.from, r.table, r.priority))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                "10.0.2.5 1001 1001",
+                "10.0.2.6 1001 1001",
+                "10.0.3.7 1001 1001",
+                "2001:db8::10 1001 1001"
+            ]
+        );
+    }
+
+    #[test]
+    fn primary_keeps_its_default_route_and_policy_skips_dhcp_families() {
+        let c = config(
+            "interfaces:\n- name: eth0\n  primary: true\n  ipv4: {addresses: [192.168.0.3/24, 192.168.0.5], gateway: 192.168.0.1}\n- name: eth1\n  ipv4: {addresses: [10.0.1.5/24], gateway: 10.0.1.1}\n  ipv6: {dhcp: true}\n  policy_routing: {table: 7, priority: 70}\n",
+        );
+        assert_eq!(
+            show(&c.interfaces[0].routes()),
+            ["0.0.0.0/0 via 192.168.0.1"]
+        );
+        assert_eq!(c.interfaces[1].policy_families(), [Family::Ipv4]);
+        assert_eq!(c.interfaces[1].rules().len(), 1);
+        assert_eq!(c.interfaces[1].rules()[0].priority, 70);
+        assert_eq!(c.clone().select(false).unwrap().interfaces.len(), 1);
+        assert_eq!(c.select(true).unwrap().interfaces.len(), 2);
+    }
+
+    #[test]
+    fn addresses_without_prefix_take_the_first_ones() {
+        let c = config("interfaces:\n- name: eth1\n  ipv4: {addresses: [10.0.2.5/25, 10.0.2.6]}\n");
+        let addrs = c.interfaces[0].addresses(Family::Ipv4);
+        assert_eq!(addrs[1].to_string(), "10.0.2.6/25");
+    }
+
+    #[test]
+    fn names_follow_the_kernel_rule() {
+        for ok in [
+            "eth1",
+            "ens5",
+            "enp0s31f6",
+            "eth1.100",
+            "a",
+            "123456789012345",
+        ] {
+            assert!(ok.parse::<IfName>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "eth 1",
+            "eth1:0",
+            "a/b",
+            "1234567890123456",
+            "eth1\n",
+            "e$(x)",
+            "e'x",
+        ] {
+            assert!(bad.parse::<IfName>().is_err(), "{bad:?}");
+        }
+    }
+}

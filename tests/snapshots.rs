@@ -125,5 +125,8 @@ fn no_orphaned_snapshots() {
             orphans.push(name);
         }
     }
-    assert!(orphans.is_empty(), "orphaned snapshots (delete them): {orphans:?}");
+    assert!(
+        orphans.is_empty(),
+        "orphaned snapshots (delete them): {orphans:?}"
+    );
 }
