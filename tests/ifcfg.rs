@@ -876,6 +876,22 @@ fn route_and_rule_lines_through_real_ip() {
                 );
             }
         }
+        // ifsysctl lines must name real per-interface sysctls of this kernel.
+        for i in &cfg.interfaces {
+            if let Some(f) = file(&r, &format!("ifsysctl-{}", i.name)) {
+                for l in content_lines(&f.contents) {
+                    let (k, v) = l
+                        .split_once(" = ")
+                        .unwrap_or_else(|| panic!("odd ifsysctl line {l:?}"));
+                    let out = common::run(ns.exec("sysctl").args(["-w", &format!("{k}={v}")]));
+                    assert!(
+                        out.status.success() && out.stderr.is_empty(),
+                        "{fx} {stack:?}: sysctl -w {k}={v}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            }
+        }
         let state = ns.state(&names);
         let got = sorted(
             kernel_section(&state, "route (all tables)")

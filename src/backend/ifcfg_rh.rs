@@ -175,12 +175,15 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
     // route file. initscripts cannot put a metric on IPV6_DEFAULTGW, so there it goes to route6.
     let mut route4 = Vec::new();
     let mut route6 = Vec::new();
-    let mut gateway = [None, None];
+    let (mut gateway4, mut gateway6) = (None, None);
     for r in iface.routes() {
         let main_default = r.is_default() && r.table.is_none();
         let family = r.family();
         if main_default && !(initscripts && family == Family::Ipv6 && r.metric.is_some()) {
-            gateway[family as usize] = r.via;
+            match family {
+                Family::Ipv4 => gateway4 = r.via,
+                Family::Ipv6 => gateway6 = r.via,
+            }
             continue;
         }
         match family {
@@ -195,7 +198,7 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
             v.set(format!("IPADDR{sfx}"), a.addr().to_string())?;
             v.set(format!("PREFIX{sfx}"), a.prefix_len().to_string())?;
         }
-        if let Some(gw) = gateway[Family::Ipv4 as usize] {
+        if let Some(gw) = gateway4 {
             v.set("GATEWAY", gw.to_string())?;
         }
         v.set("DEFROUTE", if iface.default_route { "yes" } else { "no" })?;
@@ -247,7 +250,7 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
                 }
             }
         }
-        if let Some(gw) = gateway[Family::Ipv6 as usize] {
+        if let Some(gw) = gateway6 {
             v.set("IPV6_DEFAULTGW", gw.to_string())?;
         }
         if !initscripts {
