@@ -1,15 +1,344 @@
-//! Placeholder: being written.
+//! The RHEL-family ifcfg backend: `/etc/sysconfig/network-scripts/ifcfg-NAME`, plus
+//! `route-NAME` / `route6-NAME` (iproute2 argument lines) and, for the initscripts network
+//! service only, `rule-NAME` / `rule6-NAME`.
+//!
+//! Two readers consume these files (distro-matrix.md §3.1, §3.2): the initscripts `network`
+//! service sources them with bash, NetworkManager's ifcfg-rh plugin parses them with `shvar.c`.
+//! Every value goes through [`quote::ifcfg_rh`], the subset both read identically. Where the
+//! readers differ, the [`Stack`] decides: NetworkManager ignores `rule-*` files and reads
+//! `ROUTING_RULE_n` keys instead, and takes `IPV4_ROUTE_METRIC` where initscripts takes `METRIC`.
+//!
+//! The routes and rules come from [`Interface::routes`] and [`Interface::rules`]; this module
+//! only decides where each one is written. It never reads or writes files.
 
-use anyhow::{Result, bail};
+use std::net::IpAddr;
 
-use super::{Backend, Context, Rendered};
-use crate::model::Config;
+use anyhow::{Context as _, Result, bail};
+use askama::Template;
 
-/// The ifcfg_rh backend.
+use super::quote;
+use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
+use crate::distro::Stack;
+use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
+
+/// Directory of every file this backend writes.
+pub const DIR: &str = "/etc/sysconfig/network-scripts";
+
+/// The ifcfg-rh backend.
 pub struct IfcfgRh;
 
+/// Which reader the files are written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// initscripts' `network` service (bash); `ec2` adds `EC2SYNC=no` for ec2-net-utils 1.x.
+    Initscripts { ec2: bool },
+    /// NetworkManager's ifcfg-rh plugin.
+    NetworkManager,
+}
+
+/// One `KEY=value` line; `value` is already quoted.
+struct Var {
+    key: String,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "ifcfg-rh/ifcfg.txt", escape = "none")]
+struct IfcfgView {
+    header: String,
+    vars: Vec<Var>,
+}
+
+#[derive(Template)]
+#[template(path = "ifcfg-rh/lines.txt", escape = "none")]
+struct LinesView {
+    header: String,
+    comment: String,
+    lines: Vec<String>,
+}
+
 impl Backend for IfcfgRh {
-    fn render(&self, _config: &Config, _ctx: &Context<'_>) -> Result<Rendered> {
-        bail!("backend ifcfg_rh is being written")
+    fn render(&self, config: &Config, ctx: &Context<'_>) -> Result<Rendered> {
+        let reader = match ctx.stack {
+            Stack::Initscripts { ec2_net_utils, .. } => Reader::Initscripts { ec2: ec2_net_utils },
+            Stack::NetworkManagerIfcfg => Reader::NetworkManager,
+            other => bail!(
+                "backend ifcfg-rh cannot write for the {other} stack: it is read by initscripts or NetworkManager's ifcfg-rh plugin"
+            ),
+        };
+        let mut files = Vec::new();
+        let mut interface = Vec::new();
+        for iface in &config.interfaces {
+            files.extend(
+                render_interface(iface, reader)
+                    .with_context(|| format!("{}: cannot render ifcfg-rh files", iface.name))?,
+            );
+            let ifcfg = format!("{DIR}/ifcfg-{}", iface.name);
+            interface.push(match reader {
+                Reader::Initscripts { .. } => format!("ifdown {0}; ifup {0}", iface.name),
+                Reader::NetworkManager => {
+                    format!("nmcli connection load {ifcfg} && nmcli connection up filename {ifcfg}")
+                }
+            });
+        }
+        Ok(Rendered {
+            files,
+            commands: Commands {
+                restart: ctx.stack.restart_command().to_owned(),
+                interface,
+            },
+        })
+    }
+}
+
+fn header() -> String {
+    super::header(BackendKind::IfcfgRh)
+        .trim_end_matches('\n')
+        .to_owned()
+}
+
+/// Collects `KEY=value` pairs, quoting every value with the one ifcfg-rh quoting function.
+#[derive(Default)]
+struct Vars(Vec<Var>);
+
+impl Vars {
+    fn set(&mut self, key: impl Into<String>, value: impl AsRef<str>) -> Result<()> {
+        let key = key.into();
+        quote::check_rh_key(&key)?;
+        let value = quote::ifcfg_rh(value.as_ref()).with_context(|| format!("variable {key}"))?;
+        self.0.push(Var { key, value });
+        Ok(())
+    }
+}
+
+/// `ip route` arguments for a route through `dev`: `DEST [via GW] dev DEV [metric M] [table T]`.
+pub fn route_line(r: &KernelRoute, dev: &str) -> String {
+    let mut s = if r.is_default() {
+        "default".to_owned()
+    } else {
+        r.to.to_string()
+    };
+    if let Some(via) = r.via {
+        s.push_str(&format!(" via {via}"));
+    }
+    s.push_str(&format!(" dev {dev}"));
+    if let Some(m) = r.metric {
+        s.push_str(&format!(" metric {m}"));
+    }
+    if let Some(t) = r.table {
+        s.push_str(&format!(" table {t}"));
+    }
+    s
+}
+
+/// `ip rule` arguments of a rule file line: `from ADDR table T priority P`.
+pub fn rule_line(r: &KernelRule) -> String {
+    format!("from {} table {} priority {}", r.from, r.table, r.priority)
+}
+
+/// NetworkManager's `ROUTING_RULE_n` value: `priority P from ADDR/LEN table T`.
+pub fn nm_rule_value(r: &KernelRule) -> String {
+    let len = match r.from {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    };
+    format!(
+        "priority {} from {}/{len} table {}",
+        r.priority, r.from, r.table
+    )
+}
+
+fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
+    let name = iface.name.as_str();
+    let initscripts = matches!(reader, Reader::Initscripts { .. });
+    let mut v = Vars::default();
+    v.set("DEVICE", name)?;
+    if let Some(mac) = iface.mac {
+        v.set("HWADDR", mac.to_string())?;
+    }
+    v.set("TYPE", "Ethernet")?;
+    v.set("ONBOOT", "yes")?;
+    v.set(
+        "BOOTPROTO",
+        if iface.is_dhcp(Family::Ipv4) {
+            "dhcp"
+        } else {
+            "none"
+        },
+    )?;
+    if reader == (Reader::Initscripts { ec2: true }) {
+        // NOTE: ec2-net-utils 1.x greps for exactly `EC2SYNC=no` (distro-matrix.md §3.2, §5).
+        v.set("EC2SYNC", "no")?;
+    }
+
+    // Main-table default routes become GATEWAY / IPV6_DEFAULTGW; every other route goes to a
+    // route file. initscripts cannot put a metric on IPV6_DEFAULTGW, so there it goes to route6.
+    let mut route4 = Vec::new();
+    let mut route6 = Vec::new();
+    let (mut gateway4, mut gateway6) = (None, None);
+    for r in iface.routes() {
+        let main_default = r.is_default() && r.table.is_none();
+        let family = r.family();
+        if main_default && !(initscripts && family == Family::Ipv6 && r.metric.is_some()) {
+            match family {
+                Family::Ipv4 => gateway4 = r.via,
+                Family::Ipv6 => gateway6 = r.via,
+            }
+            continue;
+        }
+        match family {
+            Family::Ipv4 => route4.push(route_line(&r, name)),
+            Family::Ipv6 => route6.push(route_line(&r, name)),
+        }
+    }
+
+    if iface.ipv4.is_some() {
+        for (i, a) in iface.addresses(Family::Ipv4).iter().enumerate() {
+            let sfx = if i == 0 { String::new() } else { i.to_string() };
+            v.set(format!("IPADDR{sfx}"), a.addr().to_string())?;
+            v.set(format!("PREFIX{sfx}"), a.prefix_len().to_string())?;
+        }
+        if let Some(gw) = gateway4 {
+            v.set("GATEWAY", gw.to_string())?;
+        }
+        v.set("DEFROUTE", if iface.default_route { "yes" } else { "no" })?;
+        if let Some(m) = iface.metric {
+            // NOTE: NetworkManager ignores METRIC (cloud-init #5776); initscripts ignores
+            // IPV4_ROUTE_METRIC and applies METRIC to GATEWAY and to dhclient's routes.
+            v.set(
+                if initscripts {
+                    "METRIC"
+                } else {
+                    "IPV4_ROUTE_METRIC"
+                },
+                m.to_string(),
+            )?;
+        }
+    }
+    if let Some(mtu) = iface.mtu {
+        v.set("MTU", mtu.to_string())?;
+    }
+    if let Some(v6) = &iface.ipv6 {
+        v.set("IPV6INIT", "yes")?;
+        if v6.is_dhcp() {
+            if initscripts && !iface.default_route {
+                bail!(
+                    "backend ifcfg-rh cannot express IPv6 DHCP/router advertisements without a default route \
+                     on the initscripts network service: it has no setting that stops the RA default route \
+                     (use static IPv6 addresses, or default_route: true)"
+                );
+            }
+            if initscripts && iface.metric.is_some() {
+                bail!(
+                    "backend ifcfg-rh cannot express a route metric for IPv6 DHCP/router advertisements \
+                     on the initscripts network service (there is no IPv6 metric setting)"
+                );
+            }
+            v.set("IPV6_AUTOCONF", "yes")?;
+            v.set("DHCPV6C", "yes")?;
+        } else {
+            v.set("IPV6_AUTOCONF", "no")?;
+            let addrs: Vec<String> = iface
+                .addresses(Family::Ipv6)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            if let Some((first, rest)) = addrs.split_first() {
+                v.set("IPV6ADDR", first)?;
+                if !rest.is_empty() {
+                    v.set("IPV6ADDR_SECONDARIES", rest.join(" "))?;
+                }
+            }
+        }
+        if let Some(gw) = gateway6 {
+            v.set("IPV6_DEFAULTGW", gw.to_string())?;
+        }
+        if !initscripts {
+            v.set(
+                "IPV6_DEFROUTE",
+                if iface.default_route { "yes" } else { "no" },
+            )?;
+            if let Some(m) = iface.metric {
+                v.set("IPV6_ROUTE_METRIC", m.to_string())?;
+            }
+        }
+    }
+
+    let rules = iface.rules();
+    let mut rule4 = Vec::new();
+    let mut rule6 = Vec::new();
+    match reader {
+        Reader::NetworkManager => {
+            // NOTE: NM does not read rule-* files (only the NetworkManager-dispatcher-routing-rules
+            // package applies them); its own form is ROUTING_RULE_n / ROUTING_RULE6_n, numbered
+            // from 1 across both families as NM's writer does.
+            for (i, r) in rules.iter().enumerate() {
+                let key = match r.family() {
+                    Family::Ipv4 => format!("ROUTING_RULE_{}", i + 1),
+                    Family::Ipv6 => format!("ROUTING_RULE6_{}", i + 1),
+                };
+                v.set(key, nm_rule_value(r))?;
+            }
+        }
+        Reader::Initscripts { .. } => {
+            for r in &rules {
+                match r.family() {
+                    Family::Ipv4 => rule4.push(rule_line(r)),
+                    Family::Ipv6 => rule6.push(rule_line(r)),
+                }
+            }
+        }
+    }
+
+    let mut files = vec![file(
+        format!("ifcfg-{name}"),
+        IfcfgView {
+            header: header(),
+            vars: v.0,
+        }
+        .render()?,
+    )];
+    for (prefix, lines, what) in [
+        (
+            "route",
+            route4,
+            "IPv4 routes, `ip route add` arguments (read by ifup-routes / NetworkManager)",
+        ),
+        (
+            "route6",
+            route6,
+            "IPv6 routes, `ip -6 route add` arguments (read by ifup-routes / NetworkManager)",
+        ),
+        (
+            "rule",
+            rule4,
+            "IPv4 policy rules, `ip rule add` arguments (read by ifup-routes)",
+        ),
+        (
+            "rule6",
+            rule6,
+            "IPv6 policy rules, `ip -6 rule add` arguments (read by ifup-routes)",
+        ),
+    ] {
+        if !lines.is_empty() {
+            let view = LinesView {
+                header: header(),
+                comment: what.to_owned(),
+                lines,
+            };
+            files.push(file(format!("{prefix}-{name}"), view.render()?));
+        }
+    }
+    Ok(files)
+}
+
+fn file(base: String, mut contents: String) -> FileOut {
+    if !contents.ends_with('\n') {
+        contents.push('\n');
+    }
+    FileOut {
+        path: format!("{DIR}/{base}"),
+        mode: 0o644,
+        contents,
     }
 }

@@ -1,15 +1,274 @@
-//! Placeholder: being written.
+//! The SUSE ifcfg backend: `/etc/sysconfig/network/ifcfg-NAME`, plus `ifroute-NAME` (routes of
+//! every table), `ifrule-NAME` (policy rules, wicked ≥ 0.6.33) and `ifsysctl-NAME` (IPv6
+//! router-advertisement settings no ifcfg variable covers).
+//!
+//! wicked parses ifcfg with its own reader (`unquote()` in `src/sysconfig.c`: no escapes, a
+//! 512-byte line buffer); SLES 11's scripts source it with bash. Every value goes through
+//! [`quote::ifcfg_suse`] (`KEY='value'`), the subset both read identically
+//! (distro-matrix.md §3.3). `LLADDR` is never written: on SUSE it *sets* the MAC.
+//!
+//! The routes and rules come from [`Interface::routes`] and [`Interface::rules`]. This module
+//! never reads or writes files.
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
+use askama::Template;
 
-use super::{Backend, Context, Rendered};
-use crate::model::Config;
+use super::quote;
+use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
+use crate::distro::Stack;
+use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
 
-/// The ifcfg_suse backend.
+/// Directory of every file this backend writes.
+pub const DIR: &str = "/etc/sysconfig/network";
+
+/// wicked reads lines with `fgets` into a 512-byte buffer: a longer line is split in two.
+pub const MAX_LINE: usize = 511;
+
+/// The ifcfg-suse backend.
 pub struct IfcfgSuse;
 
+/// One `KEY='value'` line; `value` is already quoted.
+struct Var {
+    key: String,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "ifcfg-suse/ifcfg.txt", escape = "none")]
+struct IfcfgView {
+    header: String,
+    notes: Vec<String>,
+    vars: Vec<Var>,
+}
+
+#[derive(Template)]
+#[template(path = "ifcfg-suse/lines.txt", escape = "none")]
+struct LinesView {
+    header: String,
+    comment: String,
+    lines: Vec<String>,
+}
+
 impl Backend for IfcfgSuse {
-    fn render(&self, _config: &Config, _ctx: &Context<'_>) -> Result<Rendered> {
-        bail!("backend ifcfg_suse is being written")
+    fn render(&self, config: &Config, ctx: &Context<'_>) -> Result<Rendered> {
+        let wicked = match ctx.stack {
+            Stack::Wicked => true,
+            Stack::SuseSysconfig => false,
+            other => bail!(
+                "backend ifcfg-suse cannot write for the {other} stack: it is read by wicked or the SUSE 11 sysconfig scripts"
+            ),
+        };
+        let mut files = Vec::new();
+        let mut interface = Vec::new();
+        for iface in &config.interfaces {
+            files.extend(
+                render_interface(iface, wicked)
+                    .with_context(|| format!("{}: cannot render ifcfg-suse files", iface.name))?,
+            );
+            interface.push(if wicked {
+                format!("wicked ifreload {}", iface.name)
+            } else {
+                format!("ifdown {0}; ifup {0}", iface.name)
+            });
+        }
+        Ok(Rendered {
+            files,
+            commands: Commands {
+                restart: ctx.stack.restart_command().to_owned(),
+                interface,
+            },
+        })
     }
+}
+
+fn header() -> String {
+    super::header(BackendKind::IfcfgSuse)
+        .trim_end_matches('\n')
+        .to_owned()
+}
+
+#[derive(Default)]
+struct Vars(Vec<Var>);
+
+impl Vars {
+    fn set(&mut self, key: impl Into<String>, value: impl AsRef<str>) -> Result<()> {
+        let key = key.into();
+        quote::check_suse_key(&key)?;
+        let value = quote::ifcfg_suse(value.as_ref()).with_context(|| format!("variable {key}"))?;
+        self.0.push(Var { key, value });
+        Ok(())
+    }
+}
+
+/// An `ifroute` line: `DESTINATION GATEWAY NETMASK INTERFACE [OPTIONS]`, `-` for an empty
+/// column, `default` for a default route, the prefix in the destination.
+pub fn ifroute_line(r: &KernelRoute, dev: &str) -> String {
+    let dest = if r.is_default() {
+        "default".to_owned()
+    } else {
+        r.to.to_string()
+    };
+    let gw = r.via.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    let mut s = format!("{dest} {gw} - {dev}");
+    if let Some(m) = r.metric {
+        s.push_str(&format!(" metric {m}"));
+    }
+    if let Some(t) = r.table {
+        s.push_str(&format!(" table {t}"));
+    }
+    s
+}
+
+/// An `ifrule` line: `ipv4|ipv6 from ADDR table T priority P`.
+pub fn ifrule_line(r: &KernelRule) -> String {
+    let fam = match r.family() {
+        Family::Ipv4 => "ipv4",
+        Family::Ipv6 => "ipv6",
+    };
+    format!(
+        "{fam} from {} table {} priority {}",
+        r.from, r.table, r.priority
+    )
+}
+
+/// The `ifsysctl` key for an IPv6 setting of an interface (slash form when the name has a dot,
+/// because sysctl's dotted form would split it).
+fn ipv6_sysctl(dev: &str, setting: &str) -> String {
+    if dev.contains('.') {
+        format!("net/ipv6/conf/{dev}/{setting}")
+    } else {
+        format!("net.ipv6.conf.{dev}.{setting}")
+    }
+}
+
+fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
+    let name = iface.name.as_str();
+    let dhcp4 = iface.is_dhcp(Family::Ipv4);
+    let dhcp6 = iface.is_dhcp(Family::Ipv6);
+    let mut v = Vars::default();
+    v.set("STARTMODE", "auto")?;
+    v.set(
+        "BOOTPROTO",
+        match (dhcp4, dhcp6) {
+            (true, true) => "dhcp",
+            (true, false) => "dhcp4",
+            (false, true) => "dhcp6",
+            (false, false) => "static",
+        },
+    )?;
+    // Static addresses of both families: IPADDR, IPADDR_1, ... in order, IPv4 first.
+    let addrs: Vec<String> = [Family::Ipv4, Family::Ipv6]
+        .into_iter()
+        .flat_map(|f| iface.addresses(f))
+        .map(|a| a.to_string())
+        .collect();
+    for (i, a) in addrs.iter().enumerate() {
+        let key = if i == 0 {
+            "IPADDR".to_owned()
+        } else {
+            format!("IPADDR_{i}")
+        };
+        v.set(key, a)?;
+    }
+    if let Some(mtu) = iface.mtu {
+        v.set("MTU", mtu.to_string())?;
+    }
+    if dhcp4 {
+        v.set(
+            "DHCLIENT_SET_DEFAULT_ROUTE",
+            if iface.default_route { "yes" } else { "no" },
+        )?;
+        if let Some(m) = iface.metric {
+            v.set("DHCLIENT_ROUTE_PRIORITY", m.to_string())?;
+        }
+    }
+    // NOTE: SUSE cloud-netconfig leaves an interface alone with this opt-out (distro-matrix.md §5).
+    v.set("CLOUD_NETCONFIG_MANAGE", "no")?;
+
+    let routes: Vec<String> = iface
+        .routes()
+        .iter()
+        .map(|r| ifroute_line(r, name))
+        .collect();
+    let rules: Vec<String> = iface.rules().iter().map(ifrule_line).collect();
+    if !rules.is_empty() && !wicked {
+        bail!(
+            "backend ifcfg-suse cannot express policy routing (ip rules) on SUSE 11 sysconfig: \
+             ifrule files need wicked 0.6.33 or later"
+        );
+    }
+
+    // Router advertisements: no ifcfg variable stops their default route or sets its metric.
+    let mut sysctl = Vec::new();
+    if iface.has_ipv6() && !iface.default_route {
+        sysctl.push(format!("{} = 0", ipv6_sysctl(name, "accept_ra_defrtr")));
+    }
+    if let (true, true, Some(m)) = (dhcp6, iface.default_route, iface.metric) {
+        sysctl.push(format!("{} = {m}", ipv6_sysctl(name, "ra_defrtr_metric")));
+    }
+
+    // NOTE: SUSE ifcfg has no match-by-MAC key (LLADDR would *change* the MAC); the name comes
+    // from udev. The expected MAC is recorded as a comment for whoever reads the file.
+    let notes: Vec<String> = iface
+        .mac
+        .iter()
+        .map(|mac| format!("expected MAC address of {name}: {mac}"))
+        .collect();
+    let view = IfcfgView {
+        header: header(),
+        notes,
+        vars: v.0,
+    };
+    let mut files = vec![file(format!("ifcfg-{name}"), view.render()?)?];
+    for (prefix, lines, what) in [
+        (
+            "ifroute",
+            routes,
+            "routes: DESTINATION GATEWAY NETMASK INTERFACE OPTIONS",
+        ),
+        (
+            "ifrule",
+            rules,
+            "policy rules: ipv4|ipv6 followed by `ip rule add` arguments",
+        ),
+        (
+            "ifsysctl",
+            sysctl,
+            "IPv6 router advertisement settings for this interface",
+        ),
+    ] {
+        if !lines.is_empty() {
+            let view = LinesView {
+                header: header(),
+                comment: what.to_owned(),
+                lines,
+            };
+            files.push(file(format!("{prefix}-{name}"), view.render()?)?);
+        }
+    }
+    Ok(files)
+}
+
+fn file(base: String, mut contents: String) -> Result<FileOut> {
+    if !contents.ends_with('\n') {
+        contents.push('\n');
+    }
+    let path = format!("{DIR}/{base}");
+    if let Some((n, line)) = contents
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.len() >= MAX_LINE)
+    {
+        bail!(
+            "backend ifcfg-suse cannot write {path}: line {} is {} bytes, and wicked splits lines of {MAX_LINE} bytes or more ({:.40}...)",
+            n + 1,
+            line.len(),
+            line
+        );
+    }
+    Ok(FileOut {
+        path,
+        mode: 0o644,
+        contents,
+    })
 }

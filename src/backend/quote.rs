@@ -1,2 +1,122 @@
 //! Quoting, one function per format, each tested against that format's real parser rules
 //! (distro-matrix.md §3).
+//!
+//! Every value a backend writes into a shell-style file passes through exactly one function
+//! here; nothing else concatenates user-derived text into such a file.
+
+use anyhow::{Result, bail};
+
+/// Characters an ifcfg-rh value may carry bare: bash, NetworkManager's `shvar.c` and the
+/// initscripts `grep`s all read them literally (distro-matrix.md §3.1, "safe writer subset").
+fn rh_bare_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '/' | '@' | '+' | ',' | '=' | '-')
+}
+
+/// Rejects what no ifcfg reader can take safely: control characters (newline included) and
+/// DEL. (`&str` is always valid UTF-8, so non-UTF-8 cannot reach this point.)
+fn reject_control(format: &str, value: &str) -> Result<()> {
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        bail!(
+            "backend {format} cannot express the value {value:?}: it contains the control character {c:?}, \
+             which the file's readers would split or misread"
+        );
+    }
+    Ok(())
+}
+
+/// Quotes a value for a RHEL-family ifcfg file (read by bash *and* by NetworkManager's
+/// `shvar.c`): bare when every character is in `[A-Za-z0-9._:/@+,=-]`, otherwise in double
+/// quotes with `\`, `"`, `$` and `` ` `` backslash-escaped. Control characters are an error.
+/// The empty string becomes `""`.
+pub fn ifcfg_rh(value: &str) -> Result<String> {
+    reject_control("ifcfg-rh", value)?;
+    if !value.is_empty() && value.chars().all(rh_bare_char) {
+        return Ok(value.to_owned());
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '\\' | '"' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    Ok(out)
+}
+
+/// Quotes a value for a SUSE ifcfg file (read by wicked's `unquote()`, which knows no escapes,
+/// and sourced by SLES 11's bash scripts): always `'value'`. A `'`, a control character
+/// (newline included) is an error, because neither reader could get it back.
+pub fn ifcfg_suse(value: &str) -> Result<String> {
+    reject_control("ifcfg-suse", value)?;
+    if value.contains('\'') {
+        bail!(
+            "backend ifcfg-suse cannot express the value {value:?}: it contains a single quote, \
+             which wicked's unquote() cannot escape"
+        );
+    }
+    Ok(format!("'{value}'"))
+}
+
+/// Checks a variable name for a RHEL-family ifcfg file: `[A-Za-z_][A-Za-z0-9_]*`
+/// (NetworkManager's `line_new_parse`).
+pub fn check_rh_key(key: &str) -> Result<()> {
+    let mut chars = key.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        bail!(
+            "backend ifcfg-rh cannot use the variable name {key:?}: names are [A-Za-z_][A-Za-z0-9_]*"
+        );
+    }
+    Ok(())
+}
+
+/// Checks a variable name for a SUSE ifcfg file: `[A-Z][A-Z0-9_]*` (wicked wants a leading
+/// letter; upper case keeps it apart from shell internals).
+pub fn check_suse_key(key: &str) -> Result<()> {
+    let mut chars = key.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !ok {
+        bail!("backend ifcfg-suse cannot use the variable name {key:?}: names are [A-Z][A-Z0-9_]*");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rh_bare_and_quoted() {
+        assert_eq!(ifcfg_rh("10.0.2.5").unwrap(), "10.0.2.5");
+        assert_eq!(ifcfg_rh("a b").unwrap(), "\"a b\"");
+        assert_eq!(ifcfg_rh("$(reboot)").unwrap(), "\"\\$(reboot)\"");
+        assert_eq!(ifcfg_rh("`x`\"\\").unwrap(), "\"\\`x\\`\\\"\\\\\"");
+        assert_eq!(ifcfg_rh("").unwrap(), "\"\"");
+        assert!(ifcfg_rh("a\nb").is_err());
+        assert!(ifcfg_rh("a\tb").is_err());
+    }
+
+    #[test]
+    fn suse_quoted_or_rejected() {
+        assert_eq!(ifcfg_suse("10.0.2.5/24").unwrap(), "'10.0.2.5/24'");
+        assert_eq!(ifcfg_suse("$(reboot)").unwrap(), "'$(reboot)'");
+        assert!(ifcfg_suse("it's").is_err());
+        assert!(ifcfg_suse("a\nb").is_err());
+    }
+
+    #[test]
+    fn keys() {
+        assert!(check_rh_key("IPADDR1").is_ok());
+        assert!(check_rh_key("1X").is_err());
+        assert!(check_rh_key("A-B").is_err());
+        assert!(check_suse_key("IPADDR_1").is_ok());
+        assert!(check_suse_key("_X").is_err());
+        assert!(check_suse_key("ipaddr").is_err());
+    }
+}
