@@ -178,10 +178,17 @@ fn opt(key: &'static str, value: impl ToString) -> OptionLine {
     }
 }
 
-/// Builds the stanzas of one interface: IPv4 before IPv6, first address first. The MTU goes into
+/// Builds the stanzas of one interface: IPv6 before IPv4, first address first. The MTU goes into
 /// the first stanza; the `up` commands into the last one (so every address exists when they run)
 /// and the `down` commands into the first one, because ifdown deconfigures the stanzas of an
 /// interface in file order: the first stanza's `down` lines run before any address is removed.
+///
+/// NOTE: IPv6 comes first because every stanza's ifdown ends with `ip link set dev NAME down`,
+/// which drops the IPv6 addresses but keeps the IPv4 ones; with IPv4 first, the inet6 stanza's
+/// `ip -6 addr del` would then fail. Within a family the first stanza's ifdown flushes the
+/// family (`ip -4 addr flush`), so the later stanzas' `ip addr del` report "Address not found"
+/// (ifdown still exits 0 and the state is clean); that is ifupdown's own behaviour with
+/// repeated stanzas.
 fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
     let name = iface.name.as_str();
     let mut out: Vec<Stanza> = Vec::new();
@@ -192,7 +199,7 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
         .into_iter()
         .partition(|r| r.table.is_none() && r.is_default());
 
-    for family in [Family::Ipv4, Family::Ipv6] {
+    for family in [Family::Ipv6, Family::Ipv4] {
         let fam = match family {
             Family::Ipv4 => "inet",
             Family::Ipv6 => "inet6",
