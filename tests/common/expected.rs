@@ -142,10 +142,8 @@ pub fn sections(state: &str) -> Vec<(String, Vec<String>)> {
     for line in state.lines() {
         if let Some(title) = line.strip_prefix("== ").and_then(|l| l.strip_suffix(" ==")) {
             out.push((title.to_owned(), Vec::new()));
-        } else if !line.is_empty() {
-            if let Some((_, lines)) = out.last_mut() {
-                lines.push(line.to_owned());
-            }
+        } else if let Some((_, lines)) = out.last_mut().filter(|_| !line.is_empty()) {
+            lines.push(line.to_owned());
         }
     }
     out
