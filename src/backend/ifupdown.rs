@@ -1,15 +1,661 @@
-//! Placeholder: being written.
+//! Debian ifupdown (`interfaces(5)`, ifupdown 0.8): one stanza file per interface under
+//! `/etc/network/interfaces.d/`, plus a dhclient enter hook per secondary DHCP interface.
+//!
+//! What this module owns:
+//! - choosing the stanza file name so the include directive actually present in ROOT's
+//!   `/etc/network/interfaces` reads it (distro-matrix.md §3.5), or appending one `source` line
+//!   per interface to that file when nothing includes it;
+//! - the stanzas: one `iface NAME inet|inet6 static` stanza per address (ifupdown runs one
+//!   `ip addr add` per stanza and undoes it on ifdown), `gateway`/`metric` only for the main
+//!   default route, and every other route and rule of the model as `up`/`down` `ip` commands.
+//!
+//! It must not compute routing: routes and rules come from [`Interface::routes`] and
+//! [`Interface::rules`]. It never writes `hwaddress` (that *sets* the MAC), never `|| true`, and
+//! fails with `backend ifupdown cannot express ...` rather than dropping anything.
 
-use anyhow::{Result, bail};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
-use super::{Backend, Context, Rendered};
-use crate::model::Config;
+use anyhow::{Context as _, Result, bail};
+use askama::Template;
+use ipnet::IpNet;
+
+use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered, header};
+use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
+
+/// The main interfaces file.
+pub const MAIN_FILE: &str = "/etc/network/interfaces";
+/// The directory relative `source` paths are resolved against.
+const MAIN_DIR: &str = "/etc/network";
+/// Where stanza files go.
+pub const STANZA_DIR: &str = "/etc/network/interfaces.d";
+/// dhclient's Debian enter-hook directory (sourced by `/sbin/dhclient-script` via run-parts).
+pub const DHCLIENT_ENTER_HOOKS: &str = "/etc/dhcp/dhclient-enter-hooks.d";
 
 /// The ifupdown backend.
 pub struct Ifupdown;
 
+/// One option line of a stanza: `    KEY VALUE`.
+struct OptionLine {
+    key: &'static str,
+    value: String,
+}
+
+/// One `iface NAME FAMILY METHOD` stanza.
+struct Stanza {
+    family: &'static str,
+    method: &'static str,
+    options: Vec<OptionLine>,
+}
+
+/// The stanza file of one interface.
+#[derive(Template)]
+#[template(path = "ifupdown/stanza.txt", escape = "none")]
+struct StanzaFile {
+    header: String,
+    name: String,
+    stanzas: Vec<Stanza>,
+}
+
+/// The dhclient enter hook that keeps a secondary NIC's DHCP routers out of the main table.
+#[derive(Template)]
+#[template(path = "ifupdown/dhclient-enter-hook.txt", escape = "none")]
+struct DhclientHook {
+    header: String,
+    name: String,
+}
+
+/// `/etc/network/interfaces` with our `source` lines appended.
+#[derive(Template)]
+#[template(path = "ifupdown/interfaces.txt", escape = "none")]
+struct MainFile {
+    /// Existing contents (ending with a newline), or the header when the file is new.
+    existing: String,
+    sources: Vec<String>,
+}
+
 impl Backend for Ifupdown {
-    fn render(&self, _config: &Config, _ctx: &Context<'_>) -> Result<Rendered> {
-        bail!("backend ifupdown is being written")
+    fn render(&self, config: &Config, ctx: &Context<'_>) -> Result<Rendered> {
+        let main = ctx.root.interfaces_main.as_deref();
+        let parsed = main.map(parse_main).unwrap_or_default();
+        let mut files = Vec::new();
+        let mut appended = Vec::new();
+        let mut taken: BTreeMap<String, String> = BTreeMap::new();
+        let mut interface_cmds = Vec::new();
+        for iface in &config.interfaces {
+            let name = iface.name.as_str();
+            if let Some(line) = parsed
+                .stanzas
+                .iter()
+                .find(|(_, n)| n == name)
+                .map(|(l, _)| *l)
+            {
+                bail!(
+                    "{MAIN_FILE} line {line} already has an iface {name} stanza: enicfg will not write a second \
+                     configuration for {name}; remove that stanza first"
+                );
+            }
+            let base = file_base(name);
+            if let Some(other) = taken.insert(base.clone(), name.to_owned()) {
+                bail!(
+                    "interfaces {other} and {name} would both be written to {STANZA_DIR}/{base}: \
+                     ifupdown only includes file names made of letters, digits, '_' and '-'"
+                );
+            }
+            let path = match parsed.covering_path(&base) {
+                Some(path) => path,
+                None => {
+                    let path = format!("{STANZA_DIR}/{base}");
+                    appended.push(format!("source {path}"));
+                    path
+                }
+            };
+            let stanzas = stanzas(iface).with_context(|| format!("{name}: backend ifupdown"))?;
+            let contents = StanzaFile {
+                header: header(BackendKind::Ifupdown),
+                name: name.to_owned(),
+                stanzas,
+            }
+            .render()
+            .with_context(|| format!("failed to render the ifupdown stanza of {name}"))?;
+            files.push(FileOut {
+                path,
+                mode: 0o644,
+                contents,
+            });
+            if iface.is_dhcp(Family::Ipv4) && !iface.default_route {
+                let contents = DhclientHook {
+                    header: header(BackendKind::Ifupdown),
+                    name: name.to_owned(),
+                }
+                .render()
+                .with_context(|| format!("failed to render the dhclient hook of {name}"))?;
+                files.push(FileOut {
+                    path: dhclient_hook_path(name),
+                    mode: 0o644,
+                    contents,
+                });
+            }
+            interface_cmds.push(format!("ifdown --force {name}; ifup {name}"));
+        }
+        if !appended.is_empty() {
+            let existing = match main {
+                Some(text) if text.is_empty() || text.ends_with('\n') => text.to_owned(),
+                Some(text) => format!("{text}\n"),
+                None => header(BackendKind::Ifupdown),
+            };
+            let contents = MainFile {
+                existing,
+                sources: appended,
+            }
+            .render()
+            .context("failed to render /etc/network/interfaces")?;
+            files.push(FileOut {
+                path: MAIN_FILE.to_owned(),
+                mode: 0o644,
+                contents,
+            });
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Rendered {
+            files,
+            commands: Commands {
+                restart: ctx.stack.restart_command().to_owned(),
+                interface: interface_cmds,
+            },
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stanzas.
+// ---------------------------------------------------------------------------------------------
+
+fn opt(key: &'static str, value: impl ToString) -> OptionLine {
+    OptionLine {
+        key,
+        value: value.to_string(),
+    }
+}
+
+/// Builds the stanzas of one interface: IPv6 before IPv4, first address first. The MTU goes into
+/// the first stanza; the `up` commands into the last one (so every address exists when they run)
+/// and the `down` commands into the first one, because ifdown deconfigures the stanzas of an
+/// interface in file order: the first stanza's `down` lines run before any address is removed.
+///
+/// NOTE: IPv6 comes first because every stanza's ifdown ends with `ip link set dev NAME down`,
+/// which drops the IPv6 addresses but keeps the IPv4 ones; with IPv4 first, the inet6 stanza's
+/// `ip -6 addr del` would then fail. Within a family the first stanza's ifdown flushes the
+/// family (`ip -4 addr flush`), so the later stanzas' `ip addr del` report "Address not found"
+/// (ifdown still exits 0 and the state is clean); that is ifupdown's own behaviour with
+/// repeated stanzas.
+fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
+    let name = iface.name.as_str();
+    let mut out: Vec<Stanza> = Vec::new();
+    // Main-table default routes are expressed by `gateway` (+ `metric`); everything else by
+    // `up`/`down` commands.
+    let (main_defaults, others): (Vec<KernelRoute>, Vec<KernelRoute>) = iface
+        .routes()
+        .into_iter()
+        .partition(|r| r.table.is_none() && r.is_default());
+
+    for family in [Family::Ipv6, Family::Ipv4] {
+        let fam = match family {
+            Family::Ipv4 => "inet",
+            Family::Ipv6 => "inet6",
+        };
+        let configured = match family {
+            Family::Ipv4 => iface.ipv4.is_some(),
+            Family::Ipv6 => iface.ipv6.is_some(),
+        };
+        if !configured {
+            continue;
+        }
+        let default = main_defaults.iter().find(|r| r.family() == family);
+        if iface.is_dhcp(family) {
+            let mut options = Vec::new();
+            match family {
+                Family::Ipv4 => {
+                    // dhclient-script adds IF_METRIC to the routes it installs.
+                    if let Some(m) = iface.metric {
+                        options.push(opt("metric", m));
+                    }
+                }
+                Family::Ipv6 => {
+                    // NOTE: DHCPv6 carries no routes; the default route comes from router
+                    // advertisements, whose metric ifupdown cannot set (interfaces(5), inet6 dhcp
+                    // has no `metric`).
+                    if iface.default_route && iface.metric.is_some() {
+                        bail!(
+                            "backend ifupdown cannot express a metric for the IPv6 default route learnt by \
+                             DHCPv6/router advertisements (inet6 dhcp has no metric option)"
+                        );
+                    }
+                    if !iface.default_route {
+                        // inet6 dhcp sets accept_ra=1 (interfaces(5)); keep RA prefixes but never let
+                        // an RA install a default route for a secondary NIC.
+                        options.push(opt(
+                            "pre-up",
+                            format!("sysctl -q -w {}", defrtr_sysctl(name)),
+                        ));
+                    }
+                }
+            }
+            out.push(Stanza {
+                family: fam,
+                method: "dhcp",
+                options,
+            });
+            continue;
+        }
+        let addresses = iface.addresses(family);
+        if let Some(d) = default {
+            let via = d.via.context("a main default route without a next hop")?;
+            if Some(via) != iface.gateway(family) {
+                bail!(
+                    "backend ifupdown cannot express a main default route via {via} that is not the {} gateway",
+                    family.key()
+                );
+            }
+        }
+        // The stanza whose address covers the gateway carries it, so the route is added after
+        // its subnet exists (a link-local IPv6 gateway goes with the first address).
+        let gw_index = default.and_then(|d| d.via).map(|via| {
+            addresses
+                .iter()
+                .position(|a| a.trunc().contains(&via))
+                .unwrap_or(0)
+        });
+        for (i, addr) in addresses.iter().enumerate() {
+            let mut options = vec![opt("address", addr)];
+            if family == Family::Ipv6 && i == 0 {
+                // NOTE: inet6 static leaves accept_ra at the kernel default (on), so an RA
+                // could add a default route to main. The model's gateway is authoritative;
+                // only an interface that wants a default route but has no static gateway
+                // keeps RAs.
+                if !(iface.default_route && iface.gateway(family).is_none()) {
+                    options.push(opt("accept_ra", 0));
+                }
+            }
+            if let Some(via) = default.and_then(|d| d.via).filter(|_| gw_index == Some(i)) {
+                options.push(opt("gateway", via));
+                if let Some(m) = default.and_then(|d| d.metric) {
+                    options.push(opt("metric", m));
+                }
+            }
+            out.push(Stanza {
+                family: fam,
+                method: "static",
+                options,
+            });
+        }
+    }
+
+    let Some(first) = out.first_mut() else {
+        bail!("backend ifupdown cannot express an interface without IPv4 or IPv6 configuration");
+    };
+    if let Some(mtu) = iface.mtu {
+        if first.method == "static" {
+            first.options.insert(1, opt("mtu", mtu));
+        } else {
+            // The dhcp methods have no `mtu` option (interfaces(5)); set it before dhclient runs.
+            first.options.insert(
+                0,
+                opt("pre-up", format!("ip link set dev {name} mtu {mtu}")),
+            );
+        }
+    }
+    let mut downs = Vec::new();
+    for r in &others {
+        downs.push(opt("down", route_cmd("del", r, name)));
+    }
+    for r in iface.rules() {
+        downs.push(opt("down", rule_cmd("del", &r)));
+    }
+    // Undo in reverse order: rules first, then routes, table default before its subnet route.
+    downs.reverse();
+    first.options.extend(downs);
+    let Some(last) = out.last_mut() else {
+        bail!("backend ifupdown cannot express an interface without IPv4 or IPv6 configuration");
+    };
+    for r in &others {
+        last.options.push(opt("up", route_cmd("add", r, name)));
+    }
+    for r in iface.rules() {
+        last.options.push(opt("up", rule_cmd("add", &r)));
+    }
+    Ok(out)
+}
+
+/// `net.ipv6.conf.NAME.accept_ra_defrtr=0`, with `.` in the name written as `/` (sysctl(8)).
+fn defrtr_sysctl(name: &str) -> String {
+    format!(
+        "net.ipv6.conf.{}.accept_ra_defrtr=0",
+        name.replace('.', "/")
+    )
+}
+
+fn ip_family(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "ip",
+        Family::Ipv6 => "ip -6",
+    }
+}
+
+/// `ip [-6] route add|del TO [via VIA] dev NAME [metric M] [table T]`.
+fn route_cmd(verb: &str, r: &KernelRoute, dev: &str) -> String {
+    let mut s = format!(
+        "{} route {verb} {}",
+        ip_family(r.family()),
+        route_dest(r.to)
+    );
+    if let Some(via) = r.via {
+        let _ = write!(s, " via {via}");
+    }
+    let _ = write!(s, " dev {dev}");
+    if let Some(m) = r.metric {
+        let _ = write!(s, " metric {m}");
+    }
+    if let Some(t) = r.table {
+        let _ = write!(s, " table {t}");
+    }
+    s
+}
+
+fn route_dest(to: IpNet) -> String {
+    if to.prefix_len() == 0 {
+        "default".to_owned()
+    } else {
+        to.to_string()
+    }
+}
+
+/// `ip [-6] rule add|del from A lookup T priority P`.
+fn rule_cmd(verb: &str, r: &KernelRule) -> String {
+    format!(
+        "{} rule {verb} from {} lookup {} priority {}",
+        ip_family(r.family()),
+        r.from,
+        r.table,
+        r.priority
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// File names and include directives.
+// ---------------------------------------------------------------------------------------------
+
+/// The stanza file's base name: the interface name with every character outside
+/// `[A-Za-z0-9_-]` mapped to `_`, because `source-directory` and run-parts ignore other names.
+pub fn file_base(name: &str) -> String {
+    name.chars()
+        .map(|c| if run_parts_char(c) { c } else { '_' })
+        .collect()
+}
+
+fn run_parts_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// `/etc/dhcp/dhclient-enter-hooks.d/enicfg-NAME`, NAME escaped injectively for run-parts:
+/// `_` becomes `__`, any other character outside `[A-Za-z0-9-]` becomes `_XX` (hex).
+pub fn dhclient_hook_path(name: &str) -> String {
+    let mut escaped = String::new();
+    for c in name.chars() {
+        if c == '_' {
+            escaped.push_str("__");
+        } else if run_parts_char(c) {
+            escaped.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(escaped, "_{b:02x}");
+            }
+        }
+    }
+    format!("{DHCLIENT_ENTER_HOOKS}/enicfg-{escaped}")
+}
+
+/// One include directive of the main file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Include {
+    /// `source PATTERN`, made absolute.
+    Source(String),
+    /// `source-directory DIR`, made absolute, without a trailing `/`.
+    SourceDirectory(String),
+}
+
+/// What enicfg needs from `/etc/network/interfaces`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MainFacts {
+    /// Include directives, in order.
+    pub includes: Vec<Include>,
+    /// `iface NAME ...` stanzas: (1-based line number, interface name).
+    pub stanzas: Vec<(usize, String)>,
+}
+
+impl MainFacts {
+    /// The first candidate path (`DIR/BASE`, then `DIR/BASE.cfg`) an include reads.
+    pub fn covering_path(&self, base: &str) -> Option<String> {
+        [
+            format!("{STANZA_DIR}/{base}"),
+            format!("{STANZA_DIR}/{base}.cfg"),
+        ]
+        .into_iter()
+        .find(|p| self.includes.iter().any(|inc| inc.covers(p)))
+    }
+}
+
+impl Include {
+    /// Whether this directive makes ifupdown read the absolute `path`.
+    pub fn covers(&self, path: &str) -> bool {
+        match self {
+            Include::Source(pattern) => glob_match(pattern, path),
+            Include::SourceDirectory(dir) => match path.rsplit_once('/') {
+                Some((parent, file)) => {
+                    parent == dir && !file.is_empty() && file.chars().all(run_parts_char)
+                }
+                None => false,
+            },
+        }
+    }
+}
+
+fn absolute(path: &str) -> String {
+    let p = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("{MAIN_DIR}/{path}")
+    };
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// Parses the include directives and `iface` stanzas of an `interfaces(5)` file: comments only
+/// at the start of a line, a trailing backslash continues the line.
+pub fn parse_main(text: &str) -> MainFacts {
+    let mut facts = MainFacts::default();
+    let mut logical = String::new();
+    let mut start = 0;
+    for (i, raw) in text.lines().enumerate() {
+        if logical.is_empty() {
+            start = i + 1;
+        }
+        if let Some(cont) = raw.strip_suffix('\\') {
+            logical.push_str(cont);
+            logical.push(' ');
+            continue;
+        }
+        logical.push_str(raw);
+        let line = std::mem::take(&mut logical);
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            [first, ..] if first.starts_with('#') => {}
+            ["source", path, ..] => facts.includes.push(Include::Source(absolute(path))),
+            ["source-directory", dir, ..] => {
+                facts.includes.push(Include::SourceDirectory(absolute(dir)))
+            }
+            ["iface", name, ..] => facts.stanzas.push((start, (*name).to_owned())),
+            _ => {}
+        }
+    }
+    facts
+}
+
+/// Shell-style glob match of a whole path: `*` and `?` never match `/`, `[...]` classes are
+/// supported, a wildcard never matches a leading `.` of a file name, everything else is literal
+/// (wordexp(3) as used by ifupdown's `source`).
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let s: Vec<char> = path.chars().collect();
+    glob_at(&p, &s, true)
+}
+
+/// `name_start`: the next character of `s` starts a file name.
+fn glob_at(p: &[char], s: &[char], name_start: bool) -> bool {
+    let hidden = name_start && s.first() == Some(&'.');
+    let next_start = |c: char| c == '/';
+    match p.first() {
+        None => s.is_empty(),
+        Some('*') => {
+            if hidden {
+                // Only the empty match: what follows must match the dot literally.
+                return glob_at(&p[1..], s, name_start);
+            }
+            (0..=s.len())
+                .take_while(|&k| k == 0 || s[k - 1] != '/')
+                .any(|k| glob_at(&p[1..], &s[k..], if k == 0 { name_start } else { false }))
+        }
+        Some('?') => match s.first() {
+            Some(&c) if c != '/' && !hidden => glob_at(&p[1..], &s[1..], false),
+            _ => false,
+        },
+        Some('[') => match class_match(p, s.first().copied()) {
+            Some((true, len)) if !hidden => glob_at(&p[len..], &s[1..], false),
+            Some(_) => false,
+            None => s.first() == Some(&'[') && glob_at(&p[1..], &s[1..], false),
+        },
+        Some(&c) => s.first() == Some(&c) && glob_at(&p[1..], &s[1..], next_start(c)),
+    }
+}
+
+/// Matches a `[...]` class at the start of `p` against `c`: `Some((matched, class_len))`, or
+/// `None` when `p` has no closing `]` (then `[` is literal).
+fn class_match(p: &[char], c: Option<char>) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(p.get(i), Some('!' | '^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    while let Some(&pc) = p.get(i) {
+        if pc == ']' && !first {
+            let ok = c.is_some_and(|c| c != '/') && (matched != negate);
+            return Some((ok, i + 1));
+        }
+        first = false;
+        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|e| *e != ']') {
+            let (lo, hi) = (pc, p[i + 2]);
+            if c.is_some_and(|c| lo <= c && c <= hi) {
+                matched = true;
+            }
+            i += 3;
+        } else {
+            if c == Some(pc) {
+                matched = true;
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob() {
+        assert!(glob_match(
+            "/etc/network/interfaces.d/*",
+            "/etc/network/interfaces.d/eth1"
+        ));
+        assert!(glob_match(
+            "/etc/network/interfaces.d/*.cfg",
+            "/etc/network/interfaces.d/eth1.cfg"
+        ));
+        assert!(!glob_match(
+            "/etc/network/interfaces.d/*.cfg",
+            "/etc/network/interfaces.d/eth1"
+        ));
+        assert!(!glob_match(
+            "/etc/network/*",
+            "/etc/network/interfaces.d/eth1"
+        ));
+        assert!(glob_match(
+            "/etc/network/interfaces.d/eth?",
+            "/etc/network/interfaces.d/eth1"
+        ));
+        assert!(glob_match(
+            "/etc/network/interfaces.d/eth[0-9]",
+            "/etc/network/interfaces.d/eth1"
+        ));
+        assert!(!glob_match(
+            "/etc/network/interfaces.d/eth[!0-9]",
+            "/etc/network/interfaces.d/eth1"
+        ));
+        assert!(!glob_match(
+            "/etc/network/interfaces.d/*",
+            "/etc/network/interfaces.d/.hidden"
+        ));
+    }
+
+    #[test]
+    fn includes() {
+        let ubuntu = parse_main(
+            "auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*.cfg\n",
+        );
+        assert_eq!(
+            ubuntu.covering_path("eth1").as_deref(),
+            Some("/etc/network/interfaces.d/eth1.cfg")
+        );
+        let debian = parse_main("source-directory /etc/network/interfaces.d/\n");
+        assert_eq!(
+            debian.covering_path("eth1").as_deref(),
+            Some("/etc/network/interfaces.d/eth1")
+        );
+        let relative = parse_main("source interfaces.d/*\n");
+        assert_eq!(
+            relative.covering_path("eth1").as_deref(),
+            Some("/etc/network/interfaces.d/eth1")
+        );
+        let commented = parse_main("# source /etc/network/interfaces.d/*\n");
+        assert_eq!(commented.covering_path("eth1"), None);
+        let continued =
+            parse_main("source \\\n /etc/network/interfaces.d/*\niface eth1 inet dhcp\n");
+        assert_eq!(
+            continued.covering_path("eth1").as_deref(),
+            Some("/etc/network/interfaces.d/eth1")
+        );
+        assert_eq!(continued.stanzas, vec![(3, "eth1".to_owned())]);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(file_base("eth1.100"), "eth1_100");
+        assert_eq!(
+            dhclient_hook_path("eth1.100"),
+            "/etc/dhcp/dhclient-enter-hooks.d/enicfg-eth1_2e100"
+        );
+        assert_eq!(
+            dhclient_hook_path("a_b"),
+            "/etc/dhcp/dhclient-enter-hooks.d/enicfg-a__b"
+        );
+        assert_ne!(dhclient_hook_path("a_2e"), dhclient_hook_path("a.")); // a__2e vs a_2e
     }
 }

@@ -5,6 +5,8 @@
 //! here touches the host's interfaces, `/etc` or `/run`.
 #![allow(dead_code)]
 
+pub mod expected;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,0 +1,918 @@
+//! The ifupdown backend judged by ifupdown itself (verifying.md §3.2, §6.2, §6.5).
+//!
+//! - offline: every fixture is rendered into a temporary root for three main files (Ubuntu
+//!   `source .../*.cfg`, Debian cloud `source-directory`, none); `ifquery` and `ifup --no-act`
+//!   must read our stanzas through the main file's own include directive, and a lint catches what
+//!   ifupdown silently accepts (unknown or duplicate options, commands other than `ip`);
+//! - for real: each static fixture is applied with `ifup` in a throw-away namespace and the
+//!   kernel state must equal the state computed from the model; `ifdown` must undo all of it;
+//! - DHCP: dhclient against dnsmasq in a peer namespace, with and without `default_route`.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::expected::{expected_state_all, mask_macs, sections};
+use common::{Netns, load_config, peer_name, require_root, run, run_ok, scenario_fixtures};
+use enicfg::backend::{Rendered, render};
+use enicfg::distro::Stack;
+use enicfg::model::{Config, Family};
+use enicfg::root::RootFacts;
+use ipnet::IpNet;
+
+const UBUNTU_MAIN: &str = "# ifupdown has been replaced by netplan(5) on this system.\n\
+auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*.cfg\n";
+const DEBIAN_CLOUD_MAIN: &str = "# This file describes the network interfaces available on your system\n\
+source-directory /etc/network/interfaces.d\n\nauto lo\niface lo inet loopback\n";
+
+const STACK: Stack = Stack::Ifupdown { upstart: false };
+
+fn render_with(config: &Config, main: Option<&str>) -> anyhow::Result<Rendered> {
+    let facts = RootFacts {
+        interfaces_main: main.map(str::to_owned),
+        ..RootFacts::default()
+    };
+    render(config, STACK, &facts)
+}
+
+/// Writes the rendered files into ROOT; the main file is the rendered one, else `main`.
+/// Returns the path of a copy of the main file whose include paths point into ROOT.
+fn write_root(root: &Path, rendered: &Rendered, main: Option<&str>) -> PathBuf {
+    let main_path = root.join("etc/network/interfaces");
+    fs::create_dir_all(root.join("etc/network/interfaces.d")).unwrap();
+    if let Some(text) = main {
+        fs::write(&main_path, text).unwrap();
+    }
+    for f in &rendered.files {
+        let p = root.join(f.path.trim_start_matches('/'));
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, &f.contents).unwrap();
+    }
+    let text = fs::read_to_string(&main_path).unwrap_or_default();
+    let rewritten = rewrite_includes(&text, root);
+    let checked = root.join("interfaces.checked");
+    fs::write(&checked, rewritten).unwrap();
+    checked
+}
+
+/// verifying.md §3.2: include directives are absolute, so point them into ROOT.
+fn rewrite_includes(text: &str, root: &Path) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            [kw @ ("source" | "source-directory"), path] => {
+                let abs = if path.starts_with('/') {
+                    path.to_string()
+                } else {
+                    format!("/etc/network/{path}")
+                };
+                out.push_str(&format!("{kw} {}{abs}\n", root.display()));
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn names(config: &Config) -> Vec<String> {
+    config
+        .interfaces
+        .iter()
+        .map(|i| i.name.to_string())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lint: what ifupdown accepts silently (verifying.md §3.2).
+// ---------------------------------------------------------------------------------------------
+
+const COMMAND_OPTIONS: [&str; 6] = ["pre-up", "up", "post-up", "down", "pre-down", "post-down"];
+
+/// Option names per family and method, from interfaces(5) of ifupdown 0.8. `hwaddress` is left
+/// out on purpose: it sets the MAC, and enicfg must never do that.
+fn allowed_options(family: &str, method: &str) -> Option<&'static [&'static str]> {
+    Some(match (family, method) {
+        ("inet", "static") => &[
+            "address",
+            "netmask",
+            "broadcast",
+            "metric",
+            "gateway",
+            "pointopoint",
+            "mtu",
+            "scope",
+        ],
+        ("inet", "dhcp") => &["hostname", "metric", "leasetime", "vendor", "client"],
+        ("inet6", "static") => &[
+            "address",
+            "netmask",
+            "metric",
+            "gateway",
+            "media",
+            "mtu",
+            "accept_ra",
+            "autoconf",
+            "privext",
+            "scope",
+            "preferred-lifetime",
+            "dad-attempts",
+            "dad-interval",
+        ],
+        ("inet6", "dhcp") => &[
+            "accept_ra",
+            "autoconf",
+            "request_prefix",
+            "ll-attempts",
+            "ll-interval",
+        ],
+        _ => return None,
+    })
+}
+
+/// Problems found in an interfaces(5) file, one line each (empty when clean).
+fn lint(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    // (family, method, options seen, ups, downs)
+    let mut current: Option<(String, String, BTreeSet<String>)> = None;
+    let mut ups: Vec<String> = Vec::new();
+    let mut downs: Vec<String> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let n = n + 1;
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if trimmed.ends_with('\\') {
+            problems.push(format!("line {n}: continuation lines are not expected"));
+        }
+        if trimmed.contains('#') {
+            problems.push(format!("line {n}: end-of-line comments are not supported"));
+        }
+        let words: Vec<&str> = trimmed.split_whitespace().collect();
+        match words[0] {
+            "auto" | "allow-hotplug" | "source" | "source-directory" => {
+                current = None;
+                continue;
+            }
+            "iface" => {
+                if words.len() != 4 {
+                    problems.push(format!("line {n}: iface needs NAME FAMILY METHOD"));
+                    current = None;
+                    continue;
+                }
+                if allowed_options(words[2], words[3]).is_none() {
+                    problems.push(format!(
+                        "line {n}: unexpected family/method {} {}",
+                        words[2], words[3]
+                    ));
+                }
+                current = Some((words[2].to_owned(), words[3].to_owned(), BTreeSet::new()));
+                continue;
+            }
+            _ => {}
+        }
+        let Some((family, method, seen)) = current.as_mut() else {
+            problems.push(format!("line {n}: option outside a stanza: {trimmed}"));
+            continue;
+        };
+        let key = words[0];
+        let value = trimmed[key.len()..].trim();
+        if COMMAND_OPTIONS.contains(&key) {
+            if let Err(e) = check_command(key, value) {
+                problems.push(format!("line {n}: {key}: {e}"));
+            }
+            match key {
+                "up" | "post-up" => ups.push(value.to_owned()),
+                "down" | "pre-down" => downs.push(value.to_owned()),
+                _ => {}
+            }
+            continue;
+        }
+        let allowed = allowed_options(family, method).unwrap_or(&[]);
+        if !allowed.contains(&key) {
+            problems.push(format!(
+                "line {n}: unknown option {key:?} for {family} {method}"
+            ));
+            continue;
+        }
+        if !seen.insert(key.to_owned()) {
+            problems.push(format!("line {n}: duplicate option {key}"));
+        }
+        if let Err(e) = check_value(family, key, value) {
+            problems.push(format!("line {n}: {key} {value}: {e}"));
+        }
+    }
+    // Every `up ... add` has its `down ... del`.
+    for up in &ups {
+        let undo = up.replacen(" add ", " del ", 1);
+        if !downs.contains(&undo) {
+            problems.push(format!("up {up:?} has no matching down {undo:?}"));
+        }
+    }
+    problems
+}
+
+fn check_value(family: &str, key: &str, value: &str) -> Result<(), String> {
+    let want_v6 = family == "inet6";
+    let fam_ok = |a: IpAddr| a.is_ipv6() == want_v6;
+    match key {
+        "address" => {
+            let net: IpNet = value.parse().map_err(|_| "not ADDRESS/PREFIX".to_owned())?;
+            if !fam_ok(net.addr()) {
+                return Err(format!("not an {family} address"));
+            }
+        }
+        "gateway" => {
+            let a: IpAddr = value.parse().map_err(|_| "not an address".to_owned())?;
+            if !fam_ok(a) {
+                return Err(format!("not an {family} address"));
+            }
+        }
+        "mtu" => {
+            let m: u32 = value.parse().map_err(|_| "not a number".to_owned())?;
+            if !(68..=65535).contains(&m) {
+                return Err("out of range".to_owned());
+            }
+        }
+        "metric" => {
+            value
+                .parse::<u32>()
+                .map_err(|_| "not a number".to_owned())?;
+        }
+        "accept_ra" if !matches!(value, "0" | "1" | "2") => {
+            return Err("must be 0, 1 or 2".to_owned());
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Only `ip` commands (and the one RA sysctl) with plain arguments: no shell operators, so
+/// nothing like `|| true` can hide a failure.
+fn check_command(key: &str, value: &str) -> Result<(), String> {
+    if value.chars().any(|c| {
+        matches!(
+            c,
+            '|' | '&' | ';' | '$' | '`' | '>' | '<' | '(' | ')' | '\'' | '"'
+        )
+    }) {
+        return Err(format!("shell syntax in {value:?}"));
+    }
+    let words: Vec<&str> = value.split_whitespace().collect();
+    match words.as_slice() {
+        ["ip", "-6", obj, ..] | ["ip", obj, ..] if matches!(*obj, "route" | "rule" | "link") => {
+            Ok(())
+        }
+        ["sysctl", "-q", "-w", setting]
+            if key == "pre-up"
+                && setting.starts_with("net.ipv6.conf.")
+                && setting.ends_with(".accept_ra_defrtr=0") =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "command not allowed: {value:?} (only ip route/rule/link)"
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Offline: ifquery, ifup --no-act, include detection, lint.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+enum Main {
+    Ubuntu,
+    DebianCloud,
+    Absent,
+}
+
+impl Main {
+    fn text(self) -> Option<&'static str> {
+        match self {
+            Main::Ubuntu => Some(UBUNTU_MAIN),
+            Main::DebianCloud => Some(DEBIAN_CLOUD_MAIN),
+            Main::Absent => None,
+        }
+    }
+}
+
+fn static_fixtures() -> Vec<PathBuf> {
+    scenario_fixtures()
+        .into_iter()
+        .filter(|p| {
+            let c = load_config(p);
+            !c.interfaces
+                .iter()
+                .any(|i| i.is_dhcp(Family::Ipv4) || i.is_dhcp(Family::Ipv6))
+        })
+        .collect()
+}
+
+#[test]
+fn every_fixture_reads_back_through_each_main_file() {
+    for fixture in scenario_fixtures() {
+        let config = load_config(&fixture);
+        for main in [Main::Ubuntu, Main::DebianCloud, Main::Absent] {
+            let what = format!("{} with {main:?} main file", fixture.display());
+            let rendered =
+                render_with(&config, main.text()).unwrap_or_else(|e| panic!("{what}: {e:#}"));
+            check_rendering(&config, &rendered, main, &what);
+        }
+    }
+}
+
+fn check_rendering(config: &Config, rendered: &Rendered, main: Main, what: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let checked = write_root(&root, rendered, main.text());
+
+    for iface in &config.interfaces {
+        let name = iface.name.as_str();
+        // The file name the main file's include directive reads.
+        let want = match main {
+            Main::Ubuntu => format!("/etc/network/interfaces.d/{name}.cfg"),
+            Main::DebianCloud | Main::Absent => format!("/etc/network/interfaces.d/{name}"),
+        };
+        let stanza = rendered.files.iter().find(|f| f.path == want);
+        let stanza = stanza.unwrap_or_else(|| panic!("{what}: no {want} in {:?}", rendered.files));
+        assert!(
+            stanza
+                .contents
+                .starts_with("# Generated by enicfg (backend ifupdown)"),
+            "{what}"
+        );
+        assert!(stanza.contents.ends_with('\n'), "{what}");
+        assert_eq!(stanza.mode, 0o644);
+        let problems = lint(&stanza.contents);
+        assert!(
+            problems.is_empty(),
+            "{what}: lint of {want}:\n{}\n{}",
+            problems.join("\n"),
+            stanza.contents
+        );
+        assert!(!stanza.contents.contains("hwaddress"), "{what}");
+        assert!(!stanza.contents.contains("|| true"), "{what}");
+    }
+    let main_out = rendered
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/network/interfaces");
+    match main {
+        Main::Ubuntu | Main::DebianCloud => assert!(
+            main_out.is_none(),
+            "{what}: the main file must be left alone"
+        ),
+        Main::Absent => {
+            let m = main_out.unwrap_or_else(|| panic!("{what}: the main file must be created"));
+            let sources: Vec<String> = names(config)
+                .iter()
+                .map(|n| format!("source /etc/network/interfaces.d/{n}"))
+                .collect();
+            let lines: Vec<&str> = m
+                .contents
+                .lines()
+                .filter(|l| l.starts_with("source"))
+                .collect();
+            assert_eq!(lines, sources, "{what}");
+        }
+    }
+
+    // ifquery reads our stanzas through the main file's own include directive.
+    let listed = run_ok(
+        Command::new("ifquery")
+            .arg("-i")
+            .arg(&checked)
+            .arg("--list"),
+    );
+    let listed: Vec<&str> = listed.lines().collect();
+    let state = tmp.path().join("state");
+    fs::create_dir_all(&state).unwrap();
+    for iface in &config.interfaces {
+        let name = iface.name.as_str();
+        assert!(listed.contains(&name), "{what}: ifquery --list: {listed:?}");
+        let q = run_ok(Command::new("ifquery").arg("-i").arg(&checked).arg(name));
+        for family in [Family::Ipv4, Family::Ipv6] {
+            for a in iface.addresses(family) {
+                assert!(
+                    q.contains(&format!("address: {}", a.addr())),
+                    "{what}: ifquery {name}: {q}"
+                );
+            }
+        }
+        let out = run(Command::new("ifup")
+            .args(["--no-act", "-v", "--no-scripts", "-i"])
+            .arg(&checked)
+            .arg("--state-dir")
+            .arg(&state)
+            .arg(name));
+        // -v prints the commands on stderr.
+        let dry = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && !dry.contains("failed"),
+            "{what}: ifup --no-act {name}:\n{dry}"
+        );
+        // verifying.md §3.2: one `ip addr add` per static address, in model order (IPv6 first).
+        let adds: Vec<&str> = dry.lines().filter(|l| l.contains(" addr add ")).collect();
+        let v4 = iface.addresses(Family::Ipv4);
+        let v6 = iface.addresses(Family::Ipv6);
+        assert_eq!(adds.len(), v4.len() + v6.len(), "{what}: {dry}");
+        for (line, a) in adds.iter().zip(v6.iter().chain(v4.iter())) {
+            assert!(
+                line.contains(&format!(" {}/", a.addr())),
+                "{what}: {line} vs {a}"
+            );
+        }
+        for r in iface
+            .routes()
+            .iter()
+            .filter(|r| r.table.is_some() || !r.is_default())
+        {
+            let to = if r.is_default() {
+                "default".to_owned()
+            } else {
+                r.to.to_string()
+            };
+            assert!(
+                dry.lines()
+                    .any(|l| l.contains("route add") && l.contains(&to)),
+                "{what}: no route {to}: {dry}"
+            );
+        }
+        for r in iface.rules() {
+            let needle = format!(
+                "rule add from {} lookup {} priority {}",
+                r.from, r.table, r.priority
+            );
+            assert!(dry.contains(&needle), "{what}: no {needle}: {dry}");
+        }
+    }
+}
+
+#[test]
+fn existing_stanza_in_main_file_is_an_error() {
+    let config = load_config(&common::fixture("eni/tencent-secondary-eni-route.yaml"));
+    let main = format!("{DEBIAN_CLOUD_MAIN}\nauto eth1\niface eth1 inet dhcp\n");
+    let err = format!("{:#}", render_with(&config, Some(&main)).unwrap_err());
+    assert!(
+        err.contains("/etc/network/interfaces line 8") && err.contains("eth1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn main_file_contents_are_kept_when_appending() {
+    let config = load_config(&common::fixture("eni/two-nics-same-subnet.yaml"));
+    let main = "auto lo\niface lo inet loopback"; // no trailing newline
+    let rendered = render_with(&config, Some(main)).unwrap();
+    let m = rendered
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/network/interfaces")
+        .unwrap();
+    assert_eq!(
+        m.contents,
+        "auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/eth1\nsource /etc/network/interfaces.d/eth2\n"
+    );
+    // Running again on the result is stable: the lines now include the stanzas.
+    let again = render_with(&config, Some(&m.contents)).unwrap();
+    assert!(
+        again
+            .files
+            .iter()
+            .all(|f| f.path != "/etc/network/interfaces")
+    );
+}
+
+#[test]
+fn colliding_file_names_are_an_error() {
+    let spec = enicfg::source::file::parse(
+        "interfaces:\n  - {name: eth1.5, ipv4: {addresses: [10.0.0.5/24]}}\n  - {name: eth1_5, ipv4: {addresses: [10.0.1.5/24]}}\n",
+        "test",
+    )
+    .unwrap();
+    let config = Config::from_spec(&spec).unwrap();
+    let err = format!(
+        "{:#}",
+        render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap_err()
+    );
+    assert!(err.contains("eth1.5") && err.contains("eth1_5"), "{err}");
+}
+
+#[test]
+fn commands() {
+    let config = load_config(&common::fixture("eni/two-nics-same-subnet.yaml"));
+    let rendered = render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap();
+    assert_eq!(rendered.commands.restart, "systemctl restart networking");
+    assert_eq!(
+        rendered.commands.interface,
+        [
+            "ifdown --force eth1; ifup eth1",
+            "ifdown --force eth2; ifup eth2"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The lint rejects what ifupdown would accept silently.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn lint_rejects_broken_stanzas() {
+    let good = "auto eth1\niface eth1 inet static\n    address 10.0.2.6/24\n    mtu 1500\n";
+    assert!(lint(good).is_empty(), "{:?}", lint(good));
+    let broken = [
+        (
+            "iface eth1 inet static\n    adress 10.0.2.6/24\n",
+            "unknown option \"adress\"",
+        ),
+        (
+            "iface eth1 inet static\n    address 10.0.2.6/24\n    mtu 1500\n    mtu 9000\n",
+            "duplicate option mtu",
+        ),
+        (
+            "iface eth1 inet static\n    address 10.0.2.6/24\n    hwaddress 00:16:3e:00:00:01\n",
+            "hwaddress",
+        ),
+        (
+            "iface eth1 inet static\n    address 2001:db8::1/64\n",
+            "not an inet address",
+        ),
+        (
+            "iface eth1 inet static\n    address 10.0.2.500/24\n",
+            "not ADDRESS/PREFIX",
+        ),
+        (
+            "iface eth1 inet static\n    address 10.0.2.6/24\n    up ip route add 1.2.3.0/24 dev eth1 || true\n    down ip route del 1.2.3.0/24 dev eth1\n",
+            "shell syntax",
+        ),
+        (
+            "iface eth1 inet static\n    address 10.0.2.6/24\n    up route add -net 1.2.3.0/24 dev eth1\n",
+            "command not allowed",
+        ),
+        (
+            "iface eth1 inet static\n    address 10.0.2.6/24\n    up ip route add 1.2.3.0/24 dev eth1\n",
+            "no matching down",
+        ),
+        (
+            "iface eth1 inet6 dhcp\n    metric 5\n",
+            "unknown option \"metric\" for inet6 dhcp",
+        ),
+    ];
+    for (text, want) in broken {
+        let problems = lint(text).join("\n");
+        assert!(
+            problems.contains(want),
+            "lint of {text:?} should say {want:?}, said {problems:?}"
+        );
+    }
+    // The first one really is accepted by ifupdown's parser: the lint is what catches it.
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("i");
+    fs::write(
+        &f,
+        "iface eth1 inet static\n    address 10.0.2.6/24\n    adress 10.0.2.7/24\n",
+    )
+    .unwrap();
+    run_ok(Command::new("ifquery").arg("-i").arg(&f).arg("eth1"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Real apply in a throw-away namespace.
+// ---------------------------------------------------------------------------------------------
+
+fn ifupdown_in(ns: &Netns, cmd: &str, main: &Path, state: &Path, name: &str) -> String {
+    let mut c = ns.exec(cmd);
+    c.args(["-v", "--no-scripts", "-i"])
+        .arg(main)
+        .arg("--state-dir")
+        .arg(state);
+    if cmd == "ifdown" {
+        c.arg("--force");
+    }
+    c.arg(name);
+    let out = run(&mut c);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ifupdown exits 0 after a failed `up` command (interfaces(5)); its message is the signal.
+    // The one expected error: on ifdown, the first stanza of a family flushes the family, so a
+    // later stanza's own `ip addr del` finds its address gone (see the backend's notes).
+    let lines: Vec<&str> = text.lines().collect();
+    let unexpected: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| {
+            let known = cmd == "ifdown"
+                && i.checked_sub(1)
+                    .is_some_and(|p| lines[p].contains(" addr del "))
+                && matches!(
+                    **l,
+                    "Error: ipv4: Address not found." | "Error: ipv6: address not found."
+                );
+            (l.contains("Error") || l.contains("failed")) && !known
+        })
+        .map(|(_, l)| *l)
+        .collect();
+    assert!(
+        out.status.success() && unexpected.is_empty(),
+        "{cmd} {name} failed ({}): {unexpected:?}\n{text}",
+        out.status
+    );
+    text
+}
+
+#[test]
+fn static_fixtures_apply_and_undo_for_real() {
+    if !require_root("static_fixtures_apply_and_undo_for_real") {
+        return;
+    }
+    for fixture in static_fixtures() {
+        let what = fixture.display().to_string();
+        let config = load_config(&fixture);
+        let rendered = render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let main = write_root(&tmp.path().join("root"), &rendered, Some(DEBIAN_CLOUD_MAIN));
+        let state = tmp.path().join("state");
+        fs::create_dir_all(&state).unwrap();
+        let ns = Netns::new();
+        let ifnames = names(&config);
+        let refs: Vec<&str> = ifnames.iter().map(String::as_str).collect();
+        for iface in &config.interfaces {
+            ns.add_veth(
+                iface.name.as_str(),
+                iface.mac.map(|m| m.to_string()).as_deref(),
+            );
+        }
+        for name in &refs {
+            ifupdown_in(&ns, "ifup", &main, &state, name);
+        }
+        let actual = mask_macs(&ns.state(&refs), &config.interfaces);
+        let expected = expected_state_all(&config.interfaces);
+        assert_eq!(
+            actual, expected,
+            "{what}: kernel state after ifup differs from the model"
+        );
+
+        for name in refs.iter().rev() {
+            ifupdown_in(&ns, "ifdown", &main, &state, name);
+        }
+        let after = ns.state(&refs);
+        for (title, lines) in sections(&after) {
+            if title != "link" {
+                assert!(
+                    lines.is_empty(),
+                    "{what}: ifdown left {title}: {lines:?}\n{after}"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. DHCP against dnsmasq in a peer namespace.
+// ---------------------------------------------------------------------------------------------
+
+struct Pidfile(PathBuf);
+
+impl Drop for Pidfile {
+    fn drop(&mut self) {
+        if let Ok(pid) = fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).output();
+        }
+    }
+}
+
+/// Applies a DHCP config for real and returns the normalized state while the lease is held,
+/// plus the state after ifdown.
+fn apply_dhcp(config: &Config) -> (String, String) {
+    let iface = &config.interfaces[0];
+    let name = iface.name.as_str();
+    let rendered = render_with(config, Some(DEBIAN_CLOUD_MAIN)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let main = write_root(&root, &rendered, Some(DEBIAN_CLOUD_MAIN));
+    let hooks = root.join("etc/dhcp/dhclient-enter-hooks.d");
+    fs::create_dir_all(&hooks).unwrap();
+    let state = tmp.path().join("state");
+    fs::create_dir_all(&state).unwrap();
+
+    let ns = Netns::new();
+    let srv = Netns::new();
+    ns.add_veth(name, iface.mac.map(|m| m.to_string()).as_deref());
+    let peer = peer_name(name);
+    ns.ip(&["link", "set", &peer, "netns", &srv.name]);
+    srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
+    srv.ip(&["link", "set", &peer, "up"]);
+    let dnsmasq_pid = tmp.path().join("dnsmasq.pid");
+    run_ok(srv.exec("dnsmasq").args([
+        "--port=0",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        &format!("--interface={peer}"),
+        "--except-interface=lo",
+        "--dhcp-range=10.0.2.100,10.0.2.199,255.255.255.0,1h",
+        "--dhcp-option=3,10.0.2.1",
+        "--dhcp-authoritative",
+        "--dhcp-leasefile=/dev/null",
+        &format!("--pid-file={}", dnsmasq_pid.display()),
+    ]));
+    let _dnsmasq = Pidfile(dnsmasq_pid);
+
+    // One shell, one private mount namespace: dhclient's leases, pid file (/run) and hooks stay
+    // private, and ifdown finds the pid file ifup's dhclient wrote. `unshare -u` keeps
+    // dhclient-script's set_hostname away from the host's hostname.
+    let ready = tmp.path().join("ready");
+    let go = tmp.path().join("go");
+    let script = format!(
+        "set -e; mount -t tmpfs tmpfs /var/lib/dhcp; mount -t tmpfs tmpfs /run; \
+         mount --bind '{hooks}' /etc/dhcp/dhclient-enter-hooks.d; \
+         ifup -v --no-scripts -i '{main}' --state-dir '{state}' {name}; touch '{ready}'; \
+         while [ ! -e '{go}' ]; do sleep 0.1; done; \
+         ifdown -v --force --no-scripts -i '{main}' --state-dir '{state}' {name}",
+        hooks = hooks.display(),
+        main = main.display(),
+        state = state.display(),
+        ready = ready.display(),
+        go = go.display(),
+    );
+    let mut child = ns
+        .exec("unshare")
+        .args(["-u", "sh", "-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !ready.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "ifup exited early ({status}):\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for the DHCP lease"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let during = ns.state(&[name]);
+    fs::write(&go, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "ifup/ifdown failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = ns.state(&[name]);
+    (during, after)
+}
+
+fn dhcp_address(state: &str, name: &str) -> Option<String> {
+    sections(state)
+        .into_iter()
+        .find(|(t, _)| t == "addr")?
+        .1
+        .into_iter()
+        .find(|l| l.starts_with(&format!("{name} inet 10.0.2.1")) && l.ends_with("/24"))
+}
+
+fn main_defaults(state: &str) -> Vec<String> {
+    sections(state)
+        .into_iter()
+        .find(|(t, _)| t == "route (all tables)")
+        .map(|(_, l)| l)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l.starts_with("default") && !l.contains(" table "))
+        .collect()
+}
+
+#[test]
+fn dhcp_secondary_gets_no_main_default_route() {
+    if !require_root("dhcp_secondary_gets_no_main_default_route") {
+        return;
+    }
+    let config = load_config(&common::fixture("eni/aliyun-secondary-dhcp.yaml"));
+    assert!(!config.interfaces[0].default_route);
+    let (during, after) = apply_dhcp(&config);
+    assert!(
+        dhcp_address(&during, "eth1").is_some(),
+        "no DHCP address:\n{during}"
+    );
+    assert!(
+        during.contains("10.0.2.0/24 dev eth1"),
+        "no subnet route:\n{during}"
+    );
+    assert_eq!(
+        main_defaults(&during),
+        Vec::<String>::new(),
+        "secondary NIC got a main default route:\n{during}"
+    );
+    assert!(
+        dhcp_address(&after, "eth1").is_none(),
+        "ifdown left the lease:\n{after}"
+    );
+}
+
+#[test]
+fn dhcp_with_default_route_gets_it_with_the_metric() {
+    if !require_root("dhcp_with_default_route_gets_it_with_the_metric") {
+        return;
+    }
+    let mut config = load_config(&common::fixture("eni/aliyun-secondary-dhcp.yaml"));
+    config.interfaces[0].default_route = true;
+    let rendered = render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap();
+    assert!(
+        rendered
+            .files
+            .iter()
+            .all(|f| !f.path.starts_with("/etc/dhcp/")),
+        "no hook when default_route"
+    );
+    let (during, after) = apply_dhcp(&config);
+    assert!(
+        dhcp_address(&during, "eth1").is_some(),
+        "no DHCP address:\n{during}"
+    );
+    assert_eq!(
+        main_defaults(&during),
+        ["default via 10.0.2.1 dev eth1 metric 200"],
+        "{during}"
+    );
+    assert!(
+        dhcp_address(&after, "eth1").is_none(),
+        "ifdown left the lease:\n{after}"
+    );
+}
+
+#[test]
+fn dhcp_hook_is_rendered_for_secondary_nics() {
+    let config = load_config(&common::fixture("eni/dhcp-both-families.yaml"));
+    let rendered = render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap();
+    let hook = rendered
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/dhcp/dhclient-enter-hooks.d/enicfg-eth2")
+        .expect("enter hook");
+    assert_eq!(hook.mode, 0o644);
+    assert!(
+        hook.contents
+            .contains("if [ \"$interface\" = \"eth2\" ]; then\n    unset new_routers\nfi\n")
+    );
+    // The hook is valid sh and really unsets new_routers for eth2 only.
+    for (iface, want) in [("eth2", ""), ("eth9", "10.0.2.1")] {
+        let out = run_ok(Command::new("sh").arg("-c").arg(format!(
+            "interface={iface}; new_routers=10.0.2.1; . /dev/stdin <<'EOF'\n{}EOF\nprintf %s \"$new_routers\"",
+            hook.contents
+        )));
+        assert_eq!(out, want, "{iface}");
+    }
+    let stanza = &rendered
+        .files
+        .iter()
+        .find(|f| f.path == "/etc/network/interfaces.d/eth2")
+        .unwrap()
+        .contents;
+    assert!(
+        stanza.contains("pre-up sysctl -q -w net.ipv6.conf.eth2.accept_ra_defrtr=0"),
+        "{stanza}"
+    );
+}
+
+#[test]
+#[ignore = "prints every rendering for review"]
+fn print_renderings() {
+    for fixture in scenario_fixtures() {
+        let config = load_config(&fixture);
+        for f in render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap().files {
+            println!(
+                "=== {} {} ({:04o})\n{}",
+                fixture.display(),
+                f.path,
+                f.mode,
+                f.contents
+            );
+        }
+    }
+}
