@@ -585,7 +585,7 @@ impl Networkd {
         s
     }
 
-    /// Waits until every interface is configured or settled; panics on failure or timeout.
+    /// Waits until every interface is configured; panics on failure or timeout.
     fn wait_settled(&mut self, ifnames: &[&str], deadline: Duration) {
         let start = Instant::now();
         loop {
@@ -791,23 +791,35 @@ fn check_kernel_state(config: &Config, state: &str) {
 
 /// Renders a fixture, generates with netplan, applies the `.network` files with the real
 /// networkd in a throw-away namespace and checks the kernel state.
-fn apply_for_real(fixture: &str) {
+/// With `extra_root` (a sample root tree with netplan files), every generated `.network` file
+/// is installed, so networkd itself has to pick ours over the others.
+fn apply_for_real(fixture: &str, extra_root: Option<&Path>) {
     let config = common::load_config(&common::fixture(&format!("eni/{fixture}")));
-    let rendered = render(&config).unwrap();
-    let generated = netplan_generate(&file_pairs(&rendered), 0o600, None, false)
+    let facts = match extra_root {
+        Some(root) => RootFacts::gather(root).unwrap(),
+        None => RootFacts::default(),
+    };
+    let rendered = render_with(&config, &facts).unwrap();
+    let generated = netplan_generate(&file_pairs(&rendered), 0o600, extra_root, false)
         .unwrap_or_else(|e| panic!("{fixture}: {e}"));
 
-    // Only our .network files; a veth has no permanent MAC, so match on the current one.
+    // The .network files only (no .link: no renaming in the namespace); a veth has no
+    // permanent MAC, so match on the current one.
     let cfg = tempfile::tempdir().unwrap();
-    for iface in &config.interfaces {
-        let text = generated.network_file(&id_of(iface));
+    let ours: Vec<String> = config
+        .interfaces
+        .iter()
+        .map(|i| format!("10-netplan-{}.network", id_of(i)))
+        .collect();
+    let install: Vec<String> = match extra_root {
+        Some(_) => generated.network_files(),
+        None => ours,
+    };
+    assert!(!install.is_empty());
+    for name in install {
+        let text = fs::read_to_string(generated.network_dir().join(&name)).unwrap();
         let text = text.replace("PermanentMACAddress=", "MACAddress=");
-        fs::write(
-            cfg.path()
-                .join(format!("10-netplan-{}.network", id_of(iface))),
-            text,
-        )
-        .unwrap();
+        fs::write(cfg.path().join(&name), text).unwrap();
     }
 
     let ns = common::Netns::new();
@@ -839,7 +851,7 @@ macro_rules! real_apply {
         #[test]
         fn $test() {
             if common::require_root(stringify!($test)) {
-                apply_for_real($fixture);
+                apply_for_real($fixture, None);
             }
         }
     )*};
@@ -854,6 +866,17 @@ real_apply! {
     networkd_applies_aliyun_ipv4_ipv6 => "aliyun-ipv4-ipv6.yaml",
     networkd_applies_secondary_default_route => "secondary-default-route.yaml",
     networkd_applies_tencent_symmetric_routing => "tencent-symmetric-routing.yaml",
+}
+
+#[test]
+fn networkd_applies_ours_over_debian12_catch_alls() {
+    if !common::require_root("networkd_applies_ours_over_debian12_catch_alls") {
+        return;
+    }
+    let root = common::fixture("roots/netplan-debian12");
+    // eth* (all-eth) and en* (all-en) catch-alls both present and installed.
+    apply_for_real("full-secondary.yaml", Some(&root));
+    apply_for_real("jumbo-mtu-onlink-route.yaml", Some(&root));
 }
 
 #[test]
