@@ -789,19 +789,17 @@ fn check_kernel_state(config: &Config, state: &str) {
     }
 }
 
-/// Renders a fixture, generates with netplan, applies the `.network` files with the real
-/// networkd in a throw-away namespace and checks the kernel state.
-/// With `extra_root` (a sample root tree with netplan files), every generated `.network` file
-/// is installed, so networkd itself has to pick ours over the others.
-fn apply_for_real(fixture: &str, extra_root: Option<&Path>) {
-    let config = common::load_config(&common::fixture(&format!("eni/{fixture}")));
+/// Renders a config, generates with netplan and returns a directory holding the `.network`
+/// files to install. With `extra_root` (a sample root tree with netplan files), every generated
+/// `.network` file is installed, so networkd itself has to pick ours over the others.
+fn network_files_for(config: &Config, extra_root: Option<&Path>) -> TempDir {
     let facts = match extra_root {
         Some(root) => RootFacts::gather(root).unwrap(),
         None => RootFacts::default(),
     };
-    let rendered = render_with(&config, &facts).unwrap();
+    let rendered = render_with(config, &facts).unwrap();
     let generated = netplan_generate(&file_pairs(&rendered), 0o600, extra_root, false)
-        .unwrap_or_else(|e| panic!("{fixture}: {e}"));
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // The .network files only (no .link: no renaming in the namespace); a veth has no
     // permanent MAC, so match on the current one.
@@ -821,28 +819,46 @@ fn apply_for_real(fixture: &str, extra_root: Option<&Path>) {
         let text = text.replace("PermanentMACAddress=", "MACAddress=");
         fs::write(cfg.path().join(&name), text).unwrap();
     }
+    cfg
+}
 
-    let ns = common::Netns::new();
+/// Runs networkd in `ns` with the files of `cfg` until every interface of `config` is
+/// configured, and returns the kernel state dumped before networkd is stopped. Fails on any
+/// networkd config-parser complaint.
+fn run_networkd(ns: &common::Netns, cfg: &Path, config: &Config) -> String {
     let names: Vec<&str> = config.interfaces.iter().map(|i| i.name.as_str()).collect();
-    for iface in &config.interfaces {
-        ns.add_veth(
-            iface.name.as_str(),
-            iface.mac.map(|m| m.to_string()).as_deref(),
-        );
-    }
     let logdir = tempfile::tempdir().unwrap();
-    let mut networkd = Networkd::start(&ns, cfg.path(), logdir.path().join("networkd.log"));
+    let mut networkd = Networkd::start(ns, cfg, logdir.path().join("networkd.log"));
     networkd.wait_settled(&names, Duration::from_secs(30));
-    // Dump before stopping networkd.
-    let state = common::kernel_state(&ns, &names);
+    // Dump before stopping networkd (it drops DHCP addresses on exit).
+    let state = common::kernel_state(ns, &names);
     drop(networkd);
     let log = fs::read_to_string(logdir.path().join("networkd.log")).unwrap();
     let parser = parser_lines(&log);
     assert!(
         parser.is_empty(),
-        "{fixture}: networkd config-parser complaints:\n{}",
+        "networkd config-parser complaints:\n{}",
         parser.join("\n")
     );
+    state
+}
+
+/// Adds one veth per interface (name and MAC from the model) to `ns`.
+fn add_links(ns: &common::Netns, config: &Config) {
+    for iface in &config.interfaces {
+        let mac = iface.mac.map(|m| m.to_string());
+        ns.add_veth(iface.name.as_str(), mac.as_deref());
+    }
+}
+
+/// Renders a fixture, generates with netplan, applies the `.network` files with the real
+/// networkd in a throw-away namespace and checks the kernel state.
+fn apply_for_real(fixture: &str, extra_root: Option<&Path>) {
+    let config = common::load_config(&common::fixture(&format!("eni/{fixture}")));
+    let cfg = network_files_for(&config, extra_root);
+    let ns = common::Netns::new();
+    add_links(&ns, &config);
+    let state = run_networkd(&ns, cfg.path(), &config);
     check_kernel_state(&config, &state);
 }
 
@@ -894,4 +910,83 @@ fn the_kernel_check_can_fail() {
         "lookup 10\n100: from 10.0.1.11 lookup 10\n== rule6",
     );
     check_kernel_state(&config, &complete);
+}
+
+/// DHCPv4 for real (verifying.md §6.5): the peer moves to a server namespace running dnsmasq,
+/// which hands out 10.0.2.100-199 with router 10.0.2.1.
+fn dhcp_for_real(config: &Config) -> String {
+    let cfg = network_files_for(config, None);
+    let ns = common::Netns::new();
+    add_links(&ns, config);
+    let srv = common::Netns::new();
+    let ifname = config.interfaces[0].name.as_str();
+    let peer = common::peer_name(ifname);
+    ns.ip(&["link", "set", &peer, "netns", &srv.name]);
+    srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
+    srv.ip(&["link", "set", &peer, "up"]);
+    let work = tempfile::tempdir().unwrap();
+    let mut dnsmasq = srv
+        .exec("dnsmasq")
+        .args([
+            "--keep-in-foreground",
+            "--port=0",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            &format!("--interface={peer}"),
+            "--except-interface=lo",
+            "--dhcp-range=10.0.2.100,10.0.2.199,255.255.255.0,1h",
+            "--dhcp-option=3,10.0.2.1",
+            "--dhcp-authoritative",
+            "--dhcp-leasefile=/dev/null",
+        ])
+        .arg(format!(
+            "--pid-file={}",
+            work.path().join("dnsmasq.pid").display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = run_networkd(&ns, cfg.path(), config);
+    let _ = Command::new("kill").arg(dnsmasq.id().to_string()).output();
+    let _ = dnsmasq.wait();
+    state
+}
+
+fn dhcp_config(default_route: bool) -> Config {
+    config_from_yaml(&format!(
+        "interfaces:\n  - name: eth1\n    mac: \"00:16:3e:0a:7b:21\"\n    ipv4: {{dhcp: true}}\n    \
+         metric: 200\n    default_route: {default_route}\n"
+    ))
+}
+
+#[test]
+fn networkd_dhcp_secondary_gets_no_default_route() {
+    if !common::require_root("networkd_dhcp_secondary_gets_no_default_route") {
+        return;
+    }
+    // The same as fixture aliyun-secondary-dhcp.yaml, which must stay in step.
+    let config = common::load_config(&common::fixture("eni/aliyun-secondary-dhcp.yaml"));
+    assert_eq!(config, dhcp_config(false));
+    let state = dhcp_for_real(&config);
+    let addrs = state_section(&state, "== addr ==");
+    assert_eq!(addrs.len(), 1, "{state}");
+    assert!(addrs[0].starts_with("eth1 inet 10.0.2.1"), "{state}");
+    let routes = state_section(&state, "== route (all tables) ==");
+    assert_eq!(routes, vec!["10.0.2.0/24 dev eth1 metric 200"], "{state}");
+}
+
+#[test]
+fn networkd_dhcp_with_default_route_uses_the_metric() {
+    if !common::require_root("networkd_dhcp_with_default_route_uses_the_metric") {
+        return;
+    }
+    let state = dhcp_for_real(&dhcp_config(true));
+    let routes = state_section(&state, "== route (all tables) ==");
+    assert!(
+        routes.contains(&"default via 10.0.2.1 dev eth1 metric 200"),
+        "{state}"
+    );
 }
