@@ -990,3 +990,21 @@ fn networkd_dhcp_with_default_route_uses_the_metric() {
         "{state}"
     );
 }
+
+#[test]
+fn names_netplan_reads_as_patterns_are_refused() {
+    for name in ["eth*", "eth?", "eth[12]", "!eth1"] {
+        for mac in ["", "    mac: \"00:16:3e:0a:7b:30\"\n"] {
+            let config = config_from_yaml(&format!(
+                "interfaces:\n  - name: \"{name}\"\n{mac}    ipv4: {{addresses: [10.9.0.2/24]}}\n"
+            ));
+            let err = format!("{:#}", render(&config).unwrap_err());
+            assert!(
+                err.contains(&format!(
+                    "backend netplan cannot express the interface name {name}"
+                )),
+                "{err}"
+            );
+        }
+    }
+}

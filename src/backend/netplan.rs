@@ -149,6 +149,16 @@ struct InterfaceView {
 
 impl InterfaceView {
     fn new(iface: &Interface) -> Result<InterfaceView> {
+        let name = iface.name.as_str();
+        if name.contains(['*', '?', '[', ']']) || name.starts_with('!') {
+            // NOTE: netplan's `match: name:` is a glob, and it also writes the name into
+            // networkd's `[Match] Name=`, which takes globs and a leading `!` for negation:
+            // such a name would match other links (or every other link).
+            bail!(
+                "backend netplan cannot express the interface name {name}: netplan and networkd \
+                 read '*', '?', '[', ']' and a leading '!' in names as patterns"
+            );
+        }
         let dhcp4 = iface.is_dhcp(Family::Ipv4);
         let dhcp6 = iface.is_dhcp(Family::Ipv6);
         if dhcp6 && !iface.default_route {
@@ -202,10 +212,10 @@ impl InterfaceView {
                     .map(|a| quote(&a.to_string())),
             );
         }
-        let name = quote(iface.name.as_str());
+        let quoted_name = quote(name);
         let (match_mac, match_name, set_name) = match iface.mac {
-            Some(mac) => (Some(quote(&mac.to_string())), None, Some(name)),
-            None => (None, Some(name), None),
+            Some(mac) => (Some(quote(&mac.to_string())), None, Some(quoted_name)),
+            None => (None, Some(quoted_name), None),
         };
         Ok(InterfaceView {
             header: super::header(BackendKind::Netplan),
