@@ -1,15 +1,351 @@
-//! Placeholder: being written.
+//! netplan YAML under `/etc/netplan/` (Ubuntu, Debian 12+ cloud images), rendered for netplan's
+//! networkd renderer.
+//!
+//! One file per interface, `/etc/netplan/60-enicfg-NAME.yaml`, mode 0600 (netplan warns about
+//! anything group- or world-accessible, distro-matrix.md §3.4). Each file holds one netdef whose
+//! ID is `0-enicfg-NAME` (see [`netdef_id`] for why the prefix). The routes and rules come from
+//! [`Interface::routes`] and [`Interface::rules`]; this module never computes routing itself.
+//!
+//! This module owns the netplan view structs, the YAML quoting function ([`quote`]) and the
+//! checks against the netplan files already in the target root. It never reads or writes files:
+//! what is in the root arrives in [`RootFacts`](crate::root::RootFacts).
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
+use askama::Template;
 
-use super::{Backend, Context, Rendered};
-use crate::model::Config;
+use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
+use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
 
 /// The netplan backend.
 pub struct Netplan;
 
+/// Mode of every file written: netplan 0.106+ warns "Permissions for FILE are too open" for
+/// anything group- or world-accessible.
+pub const FILE_MODE: u32 = 0o600;
+
+/// Applies every netplan file; global, so it is also the per-interface command
+/// (distro-matrix.md §1, NP-nd).
+pub const APPLY: &str = "netplan apply";
+
+/// The netdef ID of an interface.
+///
+/// NOTE: netplan writes `/run/systemd/network/10-netplan-<ID>.network`, and networkd applies
+/// the first `.network` file (sorted by name) that matches a link, ignoring the rest
+/// (systemd.network(5), distro-matrix.md §3.4 and §3.7). Debian 12 cloud images ship
+/// `/etc/netplan/90-default.yaml` with the catch-all netdefs `all-en` (`en*`) and `all-eth`
+/// (`eth*`) on DHCP: an ID of plain `eth1` would give `10-netplan-eth1.network`, which sorts
+/// after `10-netplan-all-eth.network` and is never applied. The `0-` prefix sorts before every
+/// ID that starts with a letter or with a digit above 0, and the `enicfg` part marks the netdef
+/// as ours. The Google guest agent hit the same problem and uses an `a-` prefix
+/// (prior-art.md §4, guest-agent PR #428/#433).
+pub fn netdef_id(iface: &Interface) -> String {
+    format!("0-enicfg-{}", iface.name)
+}
+
+/// The path of an interface's file inside the target.
+pub fn file_path(iface: &Interface) -> String {
+    format!("/etc/netplan/60-enicfg-{}.yaml", iface.name)
+}
+
+/// Quotes a YAML scalar when a YAML 1.1 reader could take it for anything but a string.
+///
+/// Plain (unquoted) only when the value starts with an ASCII letter, holds nothing but ASCII
+/// letters, digits, `_`, `-`, `.` and `/`, and is not one of YAML 1.1's booleans or nulls
+/// (`yes`, `No`, `ON`, `y`, `null`, ...). Everything else — MAC addresses, IP addresses, names
+/// starting with a digit — is double-quoted with `\` and `"` escaped and control characters
+/// written as `\xNN`, which libyaml (netplan's parser) reads back verbatim.
+pub fn quote(value: &str) -> String {
+    const YAML11_WORDS: &[&str] = &["y", "yes", "n", "no", "true", "false", "on", "off", "null"];
+    let plain = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        && !YAML11_WORDS.contains(&value.to_ascii_lowercase().as_str());
+    if plain {
+        return value.to_owned();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One entry of `routes:`.
+struct RouteView {
+    to: String,
+    via: Option<String>,
+    scope_link: bool,
+    table: Option<u32>,
+    metric: Option<u32>,
+}
+
+impl RouteView {
+    fn new(route: &KernelRoute) -> RouteView {
+        RouteView {
+            to: if route.is_default() {
+                quote("default")
+            } else {
+                quote(&route.to.to_string())
+            },
+            via: route.via.map(|v| quote(&v.to_string())),
+            // NOTE: a route without a next hop is on-link; netplan's default scope is `global`,
+            // while the kernel's connected routes (and our other backends') are `scope link`.
+            scope_link: route.via.is_none(),
+            table: route.table,
+            metric: route.metric,
+        }
+    }
+}
+
+/// One entry of `routing-policy:`.
+struct RuleView {
+    from: String,
+    table: u32,
+    priority: u32,
+}
+
+impl RuleView {
+    fn new(rule: &KernelRule) -> RuleView {
+        RuleView {
+            from: quote(&rule.from.to_string()),
+            table: rule.table,
+            priority: rule.priority,
+        }
+    }
+}
+
+/// The view of one interface's file; every value is already quoted.
+#[derive(Template)]
+#[template(path = "netplan/interface.yaml", escape = "none")]
+struct InterfaceView {
+    header: String,
+    id: String,
+    match_mac: Option<String>,
+    match_name: Option<String>,
+    set_name: Option<String>,
+    mtu: Option<u32>,
+    dhcp4: bool,
+    dhcp6: bool,
+    /// `dhcp4-overrides` and `dhcp6-overrides` (networkd needs both to be equal).
+    overrides: Vec<(&'static str, String)>,
+    accept_ra: bool,
+    addresses: Vec<String>,
+    routes: Vec<RouteView>,
+    rules: Vec<RuleView>,
+}
+
+impl InterfaceView {
+    fn new(iface: &Interface) -> Result<InterfaceView> {
+        let name = iface.name.as_str();
+        if name.contains(['*', '?', '[', ']']) || name.starts_with('!') {
+            // NOTE: netplan's `match: name:` is a glob, and it also writes the name into
+            // networkd's `[Match] Name=`, which takes globs and a leading `!` for negation:
+            // such a name would match other links (or every other link).
+            bail!(
+                "backend netplan cannot express the interface name {name}: netplan and networkd \
+                 read '*', '?', '[', ']' and a leading '!' in names as patterns"
+            );
+        }
+        let dhcp4 = iface.is_dhcp(Family::Ipv4);
+        let dhcp6 = iface.is_dhcp(Family::Ipv6);
+        if dhcp6 && !iface.default_route {
+            // NOTE: the IPv6 default route comes from router advertisements, not DHCPv6.
+            // netplan 0.106 has no `ra-overrides` (no UseGateway=/RouteTable=), and
+            // `accept-ra: false` also keeps networkd 252 from ever starting its DHCPv6 client
+            // (it waits for an RA unless [DHCPv6] WithoutRA=, which netplan cannot set).
+            bail!(
+                "backend netplan cannot express {}: ipv6.dhcp without a default route in the main \
+                 table (netplan 0.106 cannot stop networkd from installing the router \
+                 advertisement's default route; configure static IPv6 addresses, or set \
+                 default_route: true)",
+                iface.name
+            );
+        }
+        if dhcp6 && iface.metric.is_some() {
+            bail!(
+                "backend netplan cannot express {}: metric with ipv6.dhcp (the IPv6 default \
+                 route comes from router advertisements, and netplan 0.106 cannot set its metric)",
+                iface.name
+            );
+        }
+        let mut overrides = Vec::new();
+        if dhcp4 || dhcp6 {
+            if let Some(metric) = iface.metric {
+                overrides.push(("route-metric", metric.to_string()));
+            }
+            if iface.mtu.is_some() {
+                // NOTE: netplan writes `UseMTU=true` by default, and networkd then logs
+                // "MTUBytes= in [Link] section and UseMTU= in [DHCP] section are set" and
+                // ignores the DHCP MTU anyway: say so explicitly, the configured MTU wins.
+                overrides.push(("use-mtu", "false".to_owned()));
+            }
+            if !iface.default_route {
+                // NOTE: netplan has no `use-gateway`; `use-routes: false` (networkd
+                // `UseRoutes=false`) drops the DHCP default route and also the classless static
+                // routes the server sends. The connected subnet route stays.
+                overrides.push(("use-routes", "false".to_owned()));
+            }
+        }
+        // Without IPv6 DHCP, router advertisements must not add a default route (nor SLAAC
+        // addresses) the model does not describe.
+        let accept_ra = dhcp6;
+
+        let mut addresses = Vec::new();
+        for family in [Family::Ipv4, Family::Ipv6] {
+            addresses.extend(
+                iface
+                    .addresses(family)
+                    .iter()
+                    .map(|a| quote(&a.to_string())),
+            );
+        }
+        let quoted_name = quote(name);
+        let (match_mac, match_name, set_name) = match iface.mac {
+            Some(mac) => (Some(quote(&mac.to_string())), None, Some(quoted_name)),
+            None => (None, Some(quoted_name), None),
+        };
+        Ok(InterfaceView {
+            header: super::header(BackendKind::Netplan),
+            id: quote(&netdef_id(iface)),
+            match_mac,
+            match_name,
+            set_name,
+            mtu: iface.mtu,
+            dhcp4,
+            dhcp6,
+            overrides,
+            accept_ra,
+            addresses,
+            routes: iface.routes().iter().map(RouteView::new).collect(),
+            rules: iface.rules().iter().map(RuleView::new).collect(),
+        })
+    }
+}
+
+/// Fails when a netplan file already in the root would merge into or shadow ours.
+fn check_conflicts(iface: &Interface, files: &[(String, String)]) -> Result<()> {
+    let ours = file_path(iface);
+    let id = netdef_id(iface);
+    let file_name = ours.rsplit('/').next().unwrap_or(ours.as_str());
+    for (path, contents) in files {
+        if *path == ours {
+            // Our own file from an earlier run: it is replaced.
+            continue;
+        }
+        if path.starts_with("/run/") && path.rsplit('/').next() == Some(file_name) {
+            bail!(
+                "backend netplan cannot configure {}: {path} shadows {ours} (a file of the same \
+                 name in /run/netplan wins over /etc/netplan); remove it first",
+                iface.name
+            );
+        }
+        // NOTE: an unparsable file is left to netplan to report; it cannot touch our netdef.
+        let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(contents) else {
+            continue;
+        };
+        let Some(network) = doc.get("network").and_then(|n| n.as_mapping()) else {
+            continue;
+        };
+        // Netdef IDs are global across device types; netplan merges same-ID definitions
+        // (sequences such as `addresses:` concatenate), so any other definition is a conflict.
+        let defined = network
+            .values()
+            .filter_map(|v| v.as_mapping())
+            .any(|devices| devices.keys().any(|k| k.as_str() == Some(id.as_str())));
+        if defined {
+            bail!(
+                "backend netplan cannot configure {}: {path} already defines the netdef {id}, \
+                 and netplan would merge both definitions; remove it first",
+                iface.name
+            );
+        }
+    }
+    Ok(())
+}
+
 impl Backend for Netplan {
-    fn render(&self, _config: &Config, _ctx: &Context<'_>) -> Result<Rendered> {
-        bail!("backend netplan is being written")
+    fn render(&self, config: &Config, ctx: &Context<'_>) -> Result<Rendered> {
+        let mut files = Vec::new();
+        for iface in &config.interfaces {
+            check_conflicts(iface, &ctx.root.netplan_files)?;
+            let view = InterfaceView::new(iface)?;
+            let mut contents = view
+                .render()
+                .with_context(|| format!("failed to render the netplan file of {}", iface.name))?;
+            if !contents.ends_with('\n') {
+                contents.push('\n');
+            }
+            files.push(FileOut {
+                path: file_path(iface),
+                mode: FILE_MODE,
+                contents,
+            });
+        }
+        // `netplan apply` is global: one entry covers every interface.
+        Ok(Rendered {
+            files,
+            commands: Commands {
+                restart: APPLY.to_owned(),
+                interface: vec![APPLY.to_owned()],
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quote_leaves_plain_words_plain() {
+        for s in ["eth1", "default", "ens6", "enp0s3", "wlan0.100"] {
+            assert_eq!(quote(s), s);
+        }
+    }
+
+    #[test]
+    fn quote_quotes_what_yaml11_reads_as_non_strings() {
+        for s in [
+            "00:16:3e:12:34:56",
+            "10.0.2.5/24",
+            "2001:db8::1",
+            "0-enicfg-eth1",
+            "1e3",
+            "on",
+            "Yes",
+            "OFF",
+            "y",
+            "n",
+            "null",
+            "~",
+            "",
+            "a b",
+            "a#b",
+            "-x",
+        ] {
+            assert!(
+                quote(s).starts_with('"'),
+                "{s} must be quoted: {}",
+                quote(s)
+            );
+        }
+    }
+
+    #[test]
+    fn quote_escapes() {
+        assert_eq!(quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\x0a\"");
     }
 }
