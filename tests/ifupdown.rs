@@ -899,20 +899,3 @@ fn dhcp_hook_is_rendered_for_secondary_nics() {
         "{stanza}"
     );
 }
-
-#[test]
-#[ignore = "prints every rendering for review"]
-fn print_renderings() {
-    for fixture in scenario_fixtures() {
-        let config = load_config(&fixture);
-        for f in render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap().files {
-            println!(
-                "=== {} {} ({:04o})\n{}",
-                fixture.display(),
-                f.path,
-                f.mode,
-                f.contents
-            );
-        }
-    }
-}
