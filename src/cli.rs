@@ -1,4 +1,6 @@
 //! The command line (clap derive; the doc comments are the help text).
+// The doc comments are clap help text, where `ID[:VERSION]` is plain text, not a doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
 

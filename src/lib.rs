@@ -2,7 +2,7 @@
 //!
 //! The pipeline, in one direction: a source produces a [`model::ConfigSpec`]; it is validated
 //! once into a [`model::Config`]; the target's distro picks a [`distro::Stack`] and so a
-//! backend; the backend renders files and apply commands ([`backend::Rendered`]); [`write`]
+//! backend; the backend renders files and apply commands ([`backend::Rendered`]); [`mod@write`]
 //! plans, diffs and writes them atomically under ROOT.
 
 pub mod backend;

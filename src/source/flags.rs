@@ -1,4 +1,6 @@
 //! A single interface described by command-line flags.
+// The doc comments are clap help text, where `ID[:VERSION]` is plain text, not a doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use anyhow::{Result, bail};
 use clap::Args;

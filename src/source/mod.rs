@@ -1,4 +1,4 @@
-//! Everything that produces a model: our YAML/JSON schema ([`file`]) and command-line flags
+//! Everything that produces a model: our YAML/JSON schema ([`mod@file`]) and command-line flags
 //! ([`flags`]). Each source yields a [`ConfigSpec`](crate::model::ConfigSpec); validation
 //! happens once, in [`Config::from_spec`](crate::model::Config::from_spec).
 
