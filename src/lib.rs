@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cli;
 pub mod distro;
 pub mod model;
+pub mod probe;
 pub mod root;
 pub mod source;
 pub mod write;
@@ -77,6 +78,7 @@ pub fn detect(target: &TargetArgs, root: &Path) -> Result<Detection> {
             reason: format!("--backend {kind}"),
         });
     }
+    let from_root = target.distro.is_none() && target.os_release.is_none();
     let (distro, origin) = if let Some(s) = &target.distro {
         (distro::parse_override(s)?, "--distro".to_owned())
     } else if let Some(path) = &target.os_release {
@@ -87,12 +89,38 @@ pub fn detect(target: &TargetArgs, root: &Path) -> Result<Detection> {
         let (d, path) = distro::read_root(root)?;
         (d, root::in_root(root, &path).display().to_string())
     };
-    let (stack, why) = distro::decide(&distro)
-        .with_context(|| format!("cannot configure {} (from {origin})", distro.pretty_name))?;
+    let decided = distro::decide(&distro)
+        .with_context(|| format!("cannot configure {} (from {origin})", distro.pretty_name));
+    if !from_root {
+        let (stack, why) = decided?;
+        return Ok(Detection {
+            distro: Some(distro),
+            stack,
+            reason: format!("{why} (read from {origin})"),
+        });
+    }
+    // The target's own root: look at what is really there (files; services too inside a guest).
+    let evidence = probe::gather(root, root == Path::new("/"));
+    let (stack, reason) = match decided {
+        Ok((os_stack, why)) => match probe::decide(&evidence, os_stack) {
+            (stack, None) => (stack, format!("{why} (read from {origin})")),
+            (stack, Some(change)) => (stack, format!("{why} (read from {origin}); {change}")),
+        },
+        Err(e) => match probe::found(&evidence) {
+            Some(stack) => (
+                stack,
+                format!(
+                    "{e:#}; but {stack} is what this system runs ({})",
+                    evidence.notes.join("; ")
+                ),
+            ),
+            None => return Err(e),
+        },
+    };
     Ok(Detection {
         distro: Some(distro),
         stack,
-        reason: format!("{why} (read from {origin})"),
+        reason,
     })
 }
 
