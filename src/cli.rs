@@ -34,6 +34,14 @@ pub enum Command {
     Write(WriteArgs),
     /// Print the detected distro, network stack, backend and commands.
     Detect(DetectArgs),
+    /// Compare the live kernel state with the description; exit 1 on any mismatch.
+    ///
+    /// Checks, per described interface: link up with carrier, MTU, MAC, addresses (missing,
+    /// extra, primary first), the connected and extra routes, no main default route unless
+    /// `default_route`, the policy table's routes and rules (nothing missing, nothing extra).
+    /// State enicfg does not own (other interfaces, tables, rules) is ignored. Also warns about
+    /// strict rp_filter on policy-routed NICs and NICs sharing a subnet without policy routing.
+    Verify(VerifyArgs),
 }
 
 /// Where the interface description comes from.
@@ -110,6 +118,20 @@ pub struct WriteArgs {
     /// After writing, run the per-interface apply commands (only with --root /).
     #[arg(long)]
     pub restart: bool,
+}
+
+/// `enicfg verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    /// Read the state inside this network namespace (`ip -n NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// `enicfg detect`.

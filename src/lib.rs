@@ -12,6 +12,7 @@ pub mod model;
 pub mod probe;
 pub mod root;
 pub mod source;
+pub mod verify;
 pub mod write;
 
 use std::fmt;
@@ -21,7 +22,9 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use crate::backend::{BackendKind, Rendered};
-use crate::cli::{Command, DetectArgs, Format, RenderArgs, SourceArgs, TargetArgs, WriteArgs};
+use crate::cli::{
+    Command, DetectArgs, Format, RenderArgs, SourceArgs, TargetArgs, VerifyArgs, WriteArgs,
+};
 use crate::distro::{Detection, Stack};
 use crate::model::{Config, ConfigSpec, FamilySpec, InterfaceSpec};
 use crate::root::RootFacts;
@@ -38,13 +41,39 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Runs a parsed command line; returns what to print on stdout.
-pub fn run(command: &Command) -> Result<String> {
+/// What a successful run prints, and whether it found everything as expected (exit 0) or
+/// not (`verify` with findings: exit 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Standard output.
+    pub stdout: String,
+    /// False when `verify` found mismatches.
+    pub ok: bool,
+}
+
+/// Runs a parsed command line.
+pub fn run(command: &Command) -> Result<Outcome> {
+    let done = |stdout: String| Outcome { stdout, ok: true };
     match command {
-        Command::Render(args) => cmd_render(args),
-        Command::Write(args) => cmd_write(args),
-        Command::Detect(args) => cmd_detect(args),
+        Command::Render(args) => cmd_render(args).map(done),
+        Command::Write(args) => cmd_write(args).map(done),
+        Command::Detect(args) => cmd_detect(args).map(done),
+        Command::Verify(args) => cmd_verify(args),
     }
+}
+
+fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
+    let config = load_config(&args.source)?;
+    let state = verify::KernelState::read(args.netns.as_deref(), &config)?;
+    let report = verify::compare(&config, &state);
+    let stdout = match args.format {
+        Format::Text => report.text(),
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+    };
+    Ok(Outcome {
+        stdout,
+        ok: report.ok,
+    })
 }
 
 /// Source -> validated model (primary interfaces dropped unless asked for).

@@ -1,4 +1,6 @@
 //! The `enicfg` binary: parse the command line, run, print `error: ...` once, exit.
+//!
+//! Exit status: 0 on success, 1 on error (or `verify` findings), 2 on usage errors.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -8,13 +10,12 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = enicfg::cli::Cli::parse();
     match enicfg::run(&cli.command) {
-        Ok(out) => {
+        Ok(outcome) => {
             let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(out.as_bytes())
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
+            let written = stdout
+                .write_all(outcome.stdout.as_bytes())
+                .and_then(|()| stdout.flush());
+            if written.is_err() || !outcome.ok {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

@@ -1,0 +1,591 @@
+//! `enicfg verify`: is the configuration in effect the one the description asks for?
+//!
+//! Reads the live kernel state with `ip -json` (addresses, links, routes of every table, IPv4
+//! and IPv6 rules; optionally inside a network namespace) and compares it with what the model
+//! says each interface must have — the same meaning every backend renders
+//! ([`Interface::routes`], [`Interface::rules`]). Only state enicfg owns is judged: the
+//! described interfaces, their policy tables and rules; other interfaces, tables and rules are
+//! ignored. Reading the state is the only I/O here; [`compare`] is pure.
+//!
+//! Findings (exit status 1) are mismatches; warnings are the classic traps it can see
+//! (strict `rp_filter` on a policy-routed NIC, two NICs in one subnet without policy routing)
+//! and do not change the exit status.
+
+use std::net::IpAddr;
+use std::process::Command;
+
+use anyhow::{Context as _, Result, bail};
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
+
+/// One mismatch between the description and the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The interface concerned.
+    pub interface: String,
+    /// What kind of check failed (`address`, `route`, `rule`, `mtu`, `mac`, `link`,
+    /// `default-route`, `primary-address`).
+    pub kind: &'static str,
+    /// What the description asks for.
+    pub expected: String,
+    /// What the kernel has.
+    pub actual: String,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// True when there are no findings.
+    pub ok: bool,
+    /// Mismatches.
+    pub findings: Vec<Finding>,
+    /// Traps that may break traffic although the state matches.
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// One line per finding and warning.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            out.push_str(&format!(
+                "{}: {}: expected {}, actual {}\n",
+                f.interface, f.kind, f.expected, f.actual
+            ));
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        if self.ok {
+            out.push_str("ok: the kernel state matches the description\n");
+        }
+        out
+    }
+}
+
+/// The kernel state `verify` reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KernelState {
+    /// `ip -json -d link show`.
+    pub links: Vec<Value>,
+    /// `ip -json addr show`.
+    pub addrs: Vec<Value>,
+    /// `ip -json -4 route show table all` and `-6`.
+    pub routes: Vec<Value>,
+    /// `ip -json -4 rule show` and `-6`.
+    pub rules: Vec<Value>,
+    /// `rp_filter` per interface name (and `all`), IPv4.
+    pub rp_filter: Vec<(String, u32)>,
+}
+
+fn ip_json(netns: Option<&str>, args: &[&str]) -> Result<Vec<Value>> {
+    let mut cmd = Command::new("ip");
+    if let Some(ns) = netns {
+        cmd.args(["-n", ns]);
+    }
+    cmd.arg("-json").args(args);
+    let out = cmd
+        .output()
+        .with_context(|| format!("failed to run ip {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "`ip {}{}` failed: {}",
+            netns.map(|n| format!("-n {n} ")).unwrap_or_default(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Array(v)) => Ok(v),
+        Ok(_) | Err(_) => bail!(
+            "`ip -json {}` printed something that is not a JSON list",
+            args.join(" ")
+        ),
+    }
+}
+
+fn read_rp_filter(netns: Option<&str>, name: &str) -> Option<u32> {
+    let path = format!("/proc/sys/net/ipv4/conf/{name}/rp_filter");
+    let text = match netns {
+        // /proc/sys/net reflects the network namespace of the reading process.
+        Some(ns) => {
+            let out = Command::new("ip")
+                .args(["netns", "exec", ns, "cat", &path])
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+        None => std::fs::read_to_string(&path).ok()?,
+    };
+    text.trim().parse().ok()
+}
+
+impl KernelState {
+    /// Reads the state, in network namespace `netns` when given.
+    pub fn read(netns: Option<&str>, config: &Config) -> Result<KernelState> {
+        let mut routes = ip_json(netns, &["-4", "route", "show", "table", "all"])?;
+        routes.extend(ip_json(netns, &["-6", "route", "show", "table", "all"])?);
+        let mut rules = ip_json(netns, &["-4", "rule", "show"])?;
+        rules.extend(ip_json(netns, &["-6", "rule", "show"])?);
+        let mut rp_filter = Vec::new();
+        for name in std::iter::once("all".to_owned())
+            .chain(config.interfaces.iter().map(|i| i.name.to_string()))
+        {
+            if let Some(v) = read_rp_filter(netns, &name) {
+                rp_filter.push((name, v));
+            }
+        }
+        Ok(KernelState {
+            links: ip_json(netns, &["-d", "link", "show"])?,
+            addrs: ip_json(netns, &["addr", "show"])?,
+            routes,
+            rules,
+            rp_filter,
+        })
+    }
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn u64_of(v: &Value, key: &str) -> Option<u64> {
+    v.get(key).and_then(Value::as_u64)
+}
+
+/// A route as read from the kernel, reduced to what enicfg compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SeenRoute {
+    to: IpNet,
+    via: Option<IpAddr>,
+    dev: String,
+    table: Option<u32>,
+    metric: Option<u32>,
+}
+
+fn parse_routes(state: &KernelState) -> Vec<SeenRoute> {
+    let mut out = Vec::new();
+    for r in &state.routes {
+        let Some(dst) = str_of(r, "dst") else {
+            continue;
+        };
+        // `ip -json` omits `type` for unicast routes.
+        if str_of(r, "type").is_some_and(|t| t != "unicast") {
+            continue;
+        }
+        let gateway = str_of(r, "gateway").and_then(|g| g.parse::<IpAddr>().ok());
+        let family_v6 = dst.contains(':') || gateway.is_some_and(|g| g.is_ipv6());
+        let to = match dst {
+            "default" => crate::model::default_net(if family_v6 {
+                Family::Ipv6
+            } else {
+                Family::Ipv4
+            }),
+            d => match d.parse::<IpNet>() {
+                Ok(n) => n,
+                Err(_) => match d.parse::<IpAddr>() {
+                    Ok(a) => IpNet::from(a),
+                    Err(_) => continue,
+                },
+            },
+        };
+        let table = match r.get("table") {
+            None => None,
+            Some(Value::String(t)) if t == "main" => None,
+            Some(Value::String(t)) => match t.parse::<u32>() {
+                Ok(n) => Some(n),
+                // local, default and named tables are not ours
+                Err(_) => continue,
+            },
+            Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()),
+        };
+        out.push(SeenRoute {
+            to,
+            via: gateway,
+            dev: str_of(r, "dev").unwrap_or_default().to_owned(),
+            table,
+            metric: u64_of(r, "metric").and_then(|m| u32::try_from(m).ok()),
+        });
+    }
+    out
+}
+
+fn show_route(to: &IpNet, via: Option<IpAddr>, table: Option<u32>, metric: Option<u32>) -> String {
+    let mut s = if to.prefix_len() == 0 {
+        "default".to_owned()
+    } else {
+        to.to_string()
+    };
+    if let Some(v) = via {
+        s += &format!(" via {v}");
+    }
+    if let Some(m) = metric {
+        s += &format!(" metric {m}");
+    }
+    s += &format!(
+        " table {}",
+        table.map_or("main".to_owned(), |t| t.to_string())
+    );
+    s
+}
+
+fn route_matches(seen: &SeenRoute, want: &KernelRoute, dev: &str) -> bool {
+    seen.dev == dev
+        && seen.to == want.to
+        && seen.via == want.via
+        && seen.table == want.table
+        && want.metric.is_none_or(|m| seen.metric == Some(m))
+}
+
+/// A rule as read from the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SeenRule {
+    from: Option<IpNet>,
+    table: Option<u32>,
+    priority: u32,
+}
+
+fn parse_rules(state: &KernelState) -> Vec<SeenRule> {
+    state
+        .rules
+        .iter()
+        .filter_map(|r| {
+            let priority = u32::try_from(u64_of(r, "priority")?).ok()?;
+            let from = match (str_of(r, "src"), u64_of(r, "srclen")) {
+                (Some("all") | None, _) => None,
+                (Some(a), len) => {
+                    let addr: IpAddr = a.parse().ok()?;
+                    let max = if addr.is_ipv4() { 32 } else { 128 };
+                    Some(IpNet::new(addr, u8::try_from(len.unwrap_or(max)).ok()?).ok()?)
+                }
+            };
+            let table = str_of(r, "table").and_then(|t| t.parse().ok());
+            Some(SeenRule {
+                from,
+                table,
+                priority,
+            })
+        })
+        .collect()
+}
+
+fn host(a: IpAddr) -> IpNet {
+    IpNet::from(a)
+}
+
+/// Compares the model with a kernel state. Pure.
+pub fn compare(config: &Config, state: &KernelState) -> Report {
+    let mut findings = Vec::new();
+    let mut warnings = Vec::new();
+    let routes = parse_routes(state);
+    let rules = parse_rules(state);
+    let mut f = |iface: &Interface, kind: &'static str, expected: String, actual: String| {
+        findings.push(Finding {
+            interface: iface.name.to_string(),
+            kind,
+            expected,
+            actual,
+        });
+    };
+
+    for iface in &config.interfaces {
+        let name = iface.name.as_str();
+        let Some(link) = state
+            .links
+            .iter()
+            .find(|l| str_of(l, "ifname") == Some(name))
+        else {
+            f(
+                iface,
+                "link",
+                "interface present".into(),
+                "no such interface".into(),
+            );
+            continue;
+        };
+        let flags: Vec<&str> = link
+            .get("flags")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if !flags.contains(&"UP") {
+            f(
+                iface,
+                "link",
+                "up".into(),
+                format!("down (flags {})", flags.join(",")),
+            );
+        } else if !flags.contains(&"LOWER_UP") {
+            f(
+                iface,
+                "link",
+                "up with carrier".into(),
+                "up without carrier (NO-CARRIER)".into(),
+            );
+        }
+        if let Some(mtu) = iface.mtu {
+            let actual = u64_of(link, "mtu");
+            if actual != Some(u64::from(mtu)) {
+                f(
+                    iface,
+                    "mtu",
+                    mtu.to_string(),
+                    actual.map_or("unknown".into(), |m| m.to_string()),
+                );
+            }
+        }
+        if let Some(mac) = iface.mac {
+            let actual = str_of(link, "address")
+                .unwrap_or("unknown")
+                .to_ascii_lowercase();
+            if actual != mac.to_string() {
+                f(iface, "mac", mac.to_string(), actual);
+            }
+        }
+
+        // Addresses: global ones on this link, per family.
+        let addr_info: Vec<&Value> = state
+            .addrs
+            .iter()
+            .filter(|a| str_of(a, "ifname") == Some(name))
+            .flat_map(|a| {
+                a.get("addr_info")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .filter(|a| str_of(a, "scope") == Some("global"))
+            .collect();
+        for family in [Family::Ipv4, Family::Ipv6] {
+            let fam = if family == Family::Ipv4 {
+                "inet"
+            } else {
+                "inet6"
+            };
+            let seen: Vec<(IpNet, bool)> = addr_info
+                .iter()
+                .filter(|a| str_of(a, "family") == Some(fam))
+                .filter_map(|a| {
+                    let local: IpAddr = str_of(a, "local")?.parse().ok()?;
+                    let len = u8::try_from(u64_of(a, "prefixlen")?).ok()?;
+                    let secondary = a.get("secondary").and_then(Value::as_bool).unwrap_or(false);
+                    Some((IpNet::new(local, len).ok()?, secondary))
+                })
+                .collect();
+            if iface.is_dhcp(family) {
+                if seen.is_empty() {
+                    f(
+                        iface,
+                        "address",
+                        format!("an {} address from DHCP", family.key()),
+                        "none".into(),
+                    );
+                }
+                continue;
+            }
+            let want = iface.addresses(family);
+            for w in &want {
+                if !seen.iter().any(|(s, _)| s == w) {
+                    let actual: Vec<String> = seen.iter().map(|(s, _)| s.to_string()).collect();
+                    f(
+                        iface,
+                        "address",
+                        w.to_string(),
+                        format!("missing (has {})", list_or_none(&actual)),
+                    );
+                }
+            }
+            for (s, _) in &seen {
+                if !want.contains(s) {
+                    f(
+                        iface,
+                        "address",
+                        "no other addresses".into(),
+                        format!("extra address {s}"),
+                    );
+                }
+            }
+            if let Some(first) = want.first()
+                && seen.iter().any(|(s, secondary)| s == first && *secondary)
+            {
+                f(
+                    iface,
+                    "primary-address",
+                    format!("{first} as the primary address"),
+                    format!("{first} is a secondary address"),
+                );
+            }
+        }
+
+        // Connected subnets in main, then every route the model derives.
+        for family in [Family::Ipv4, Family::Ipv6] {
+            for subnet in iface.subnets(family) {
+                let want = KernelRoute {
+                    to: subnet,
+                    via: None,
+                    metric: None,
+                    table: None,
+                };
+                if !routes.iter().any(|r| route_matches(r, &want, name)) {
+                    f(
+                        iface,
+                        "route",
+                        format!("{} dev {name}", show_route(&subnet, None, None, None)),
+                        "missing".into(),
+                    );
+                }
+            }
+        }
+        let wanted = iface.routes();
+        for want in &wanted {
+            if !routes.iter().any(|r| route_matches(r, want, name)) {
+                let near: Vec<String> = routes
+                    .iter()
+                    .filter(|r| r.to == want.to && r.table == want.table)
+                    .map(|r| {
+                        format!(
+                            "{} dev {}",
+                            show_route(&r.to, r.via, r.table, r.metric),
+                            r.dev
+                        )
+                    })
+                    .collect();
+                f(
+                    iface,
+                    "route",
+                    format!(
+                        "{} dev {name}",
+                        show_route(&want.to, want.via, want.table, want.metric)
+                    ),
+                    format!("missing (has {})", list_or_none(&near)),
+                );
+            }
+        }
+        // A NIC without default_route must not hold a main default route.
+        if !iface.default_route {
+            for r in routes
+                .iter()
+                .filter(|r| r.dev == name && r.table.is_none() && r.to.prefix_len() == 0)
+            {
+                f(
+                    iface,
+                    "default-route",
+                    "no default route in the main table (default_route: false)".into(),
+                    format!("{} dev {name}", show_route(&r.to, r.via, r.table, r.metric)),
+                );
+            }
+        }
+        // Extra routes in our policy table.
+        if let Some(pr) = iface.policy_routing {
+            let subnets: Vec<IpNet> = [Family::Ipv4, Family::Ipv6]
+                .into_iter()
+                .flat_map(|fam| iface.subnets(fam))
+                .collect();
+            for r in routes.iter().filter(|r| r.table == Some(pr.table)) {
+                let expected = wanted.iter().any(|w| route_matches(r, w, name))
+                    // the kernel may add IPv6 prefix routes into the table of an address
+                    || (r.via.is_none() && subnets.contains(&r.to) && r.dev == name);
+                if !expected {
+                    f(
+                        iface,
+                        "route",
+                        format!("only enicfg's routes in table {}", pr.table),
+                        format!(
+                            "extra {} dev {}",
+                            show_route(&r.to, r.via, r.table, r.metric),
+                            r.dev
+                        ),
+                    );
+                }
+            }
+            let wanted_rules = iface.rules();
+            for want in &wanted_rules {
+                if !rules.iter().any(|r| rule_matches(r, want)) {
+                    f(
+                        iface,
+                        "rule",
+                        format!(
+                            "from {} lookup {} priority {}",
+                            want.from, want.table, want.priority
+                        ),
+                        "missing".into(),
+                    );
+                }
+            }
+            for r in rules.iter().filter(|r| r.table == Some(pr.table)) {
+                if !wanted_rules.iter().any(|w| rule_matches(r, w)) {
+                    f(
+                        iface,
+                        "rule",
+                        format!("only enicfg's rules for table {}", pr.table),
+                        format!(
+                            "extra rule from {} lookup {} priority {}",
+                            r.from.map_or("all".into(), |n| n.to_string()),
+                            pr.table,
+                            r.priority
+                        ),
+                    );
+                }
+            }
+            // rp_filter: the effective value is the maximum of conf/all and conf/IF.
+            let rp = |n: &str| {
+                state
+                    .rp_filter
+                    .iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| *v)
+            };
+            let effective = rp("all").unwrap_or(0).max(rp(name).unwrap_or(0));
+            if effective == 1 && !iface.addresses(Family::Ipv4).is_empty() {
+                warnings.push(format!(
+                    "{name}: rp_filter is strict (1) on an interface with policy-routed addresses: packets from sources the main table routes via another NIC are dropped; use loose mode (2): sysctl -w net.ipv4.conf.{name}.rp_filter=2 and net.ipv4.conf.all.rp_filter=2"
+                ));
+            }
+        }
+    }
+
+    // Two NICs in one subnet without policy routing: replies leave by whichever NIC the main
+    // table picks (asymmetric routing).
+    for (i, a) in config.interfaces.iter().enumerate() {
+        for b in &config.interfaces[i + 1..] {
+            for family in [Family::Ipv4, Family::Ipv6] {
+                for s in a.subnets(family) {
+                    if b.subnets(family).contains(&s)
+                        && (a.policy_routing.is_none() || b.policy_routing.is_none())
+                    {
+                        warnings.push(format!(
+                            "{} and {} share subnet {s} without policy routing on both: replies may leave by the wrong NIC; give each a policy_routing table",
+                            a.name, b.name
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Report {
+        ok: findings.is_empty(),
+        findings,
+        warnings,
+    }
+}
+
+fn rule_matches(seen: &SeenRule, want: &KernelRule) -> bool {
+    seen.from == Some(host(want.from))
+        && seen.table == Some(want.table)
+        && seen.priority == want.priority
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}

@@ -1,0 +1,299 @@
+//! `enicfg verify` against a real kernel state, built by hand in a throw-away network
+//! namespace: it passes when the state is what the description means, and names every
+//! deviation (with expected and actual) when it is not.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{Netns, fixture, require_root};
+
+const ENICFG: &str = env!("CARGO_BIN_EXE_enicfg");
+
+fn verify(ns: &Netns, input: &str, extra: &[&str]) -> Output {
+    Command::new(ENICFG)
+        .args([
+            "verify",
+            "--input",
+            &fixture(input).display().to_string(),
+            "--netns",
+            &ns.name,
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The state `full-secondary.yaml` describes, configured with plain `ip` commands.
+fn full_secondary(ns: &Netns) {
+    ns.add_veth("eth1", Some("00:16:3e:12:34:56"));
+    ns.ip(&["link", "set", "eth1", "mtu", "1500", "up"]);
+    for a in ["10.0.2.5/24", "10.0.2.6/24", "10.0.2.7/24"] {
+        ns.ip(&["addr", "add", a, "dev", "eth1"]);
+    }
+    ns.ip(&[
+        "-6",
+        "addr",
+        "add",
+        "2001:db8::10/64",
+        "dev",
+        "eth1",
+        "nodad",
+    ]);
+    ns.ip(&[
+        "route",
+        "add",
+        "192.168.0.0/16",
+        "via",
+        "10.0.2.253",
+        "dev",
+        "eth1",
+        "metric",
+        "200",
+    ]);
+    ns.ip(&[
+        "route",
+        "add",
+        "10.0.2.0/24",
+        "dev",
+        "eth1",
+        "table",
+        "1001",
+    ]);
+    ns.ip(&[
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.0.2.253",
+        "dev",
+        "eth1",
+        "table",
+        "1001",
+    ]);
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "2001:db8::/64",
+        "dev",
+        "eth1",
+        "table",
+        "1001",
+    ]);
+    ns.ip(&[
+        "-6",
+        "route",
+        "add",
+        "default",
+        "via",
+        "2001:db8::1",
+        "dev",
+        "eth1",
+        "table",
+        "1001",
+    ]);
+    for a in ["10.0.2.5", "10.0.2.6", "10.0.2.7"] {
+        ns.ip(&[
+            "rule", "add", "from", a, "lookup", "1001", "priority", "1001",
+        ]);
+    }
+    ns.ip(&[
+        "-6",
+        "rule",
+        "add",
+        "from",
+        "2001:db8::10",
+        "lookup",
+        "1001",
+        "priority",
+        "1001",
+    ]);
+}
+
+#[test]
+fn matching_state_passes() {
+    if !require_root("matching_state_passes") {
+        return;
+    }
+    let ns = Netns::new();
+    full_secondary(&ns);
+    // Foreign state is ignored: another interface, another table, another rule.
+    ns.add_veth("eth9", None);
+    ns.ip(&["link", "set", "eth9", "up"]);
+    ns.ip(&["addr", "add", "10.9.0.5/24", "dev", "eth9"]);
+    ns.ip(&["route", "add", "default", "via", "10.9.0.1", "dev", "eth9"]);
+    ns.ip(&[
+        "route", "add", "default", "via", "10.9.0.1", "dev", "eth9", "table", "77",
+    ]);
+    ns.ip(&[
+        "rule", "add", "fwmark", "7", "lookup", "77", "priority", "500",
+    ]);
+    let out = verify(&ns, "eni/full-secondary.yaml", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("ok: the kernel state matches"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn every_deviation_is_a_finding_with_expected_and_actual() {
+    if !require_root("every_deviation_is_a_finding_with_expected_and_actual") {
+        return;
+    }
+    let ns = Netns::new();
+    full_secondary(&ns);
+    ns.ip(&["addr", "del", "10.0.2.6/24", "dev", "eth1"]);
+    ns.ip(&["addr", "add", "10.0.2.99/24", "dev", "eth1"]);
+    ns.ip(&[
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.0.2.253",
+        "dev",
+        "eth1",
+    ]);
+    ns.ip(&[
+        "rule", "del", "from", "10.0.2.7", "lookup", "1001", "priority", "1001",
+    ]);
+    ns.ip(&[
+        "rule",
+        "add",
+        "from",
+        "10.0.2.200",
+        "lookup",
+        "1001",
+        "priority",
+        "1001",
+    ]);
+    ns.ip(&[
+        "route",
+        "add",
+        "172.16.0.0/12",
+        "dev",
+        "eth1",
+        "table",
+        "1001",
+    ]);
+    ns.ip(&["link", "set", "eth1", "mtu", "9000"]);
+    let out = verify(&ns, "eni/full-secondary.yaml", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    for line in [
+        "eth1: address: expected 10.0.2.6/24, actual missing",
+        "eth1: address: expected no other addresses, actual extra address 10.0.2.99/24",
+        "eth1: default-route: expected no default route in the main table (default_route: false), actual default via 10.0.2.253 table main dev eth1",
+        "eth1: rule: expected from 10.0.2.7 lookup 1001 priority 1001, actual missing",
+        "eth1: rule: expected only enicfg's rules for table 1001, actual extra rule from 10.0.2.200/32 lookup 1001 priority 1001",
+        "eth1: route: expected only enicfg's routes in table 1001, actual extra 172.16.0.0/12 table 1001 dev eth1",
+        "eth1: mtu: expected 1500, actual 9000",
+    ] {
+        assert!(t.contains(line), "missing {line:?} in:\n{t}");
+    }
+    // JSON for scripts
+    let out = verify(&ns, "eni/full-secondary.yaml", &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert!(v["findings"].as_array().unwrap().len() >= 7, "{v}");
+}
+
+#[test]
+fn down_links_missing_routes_and_wrong_primary() {
+    if !require_root("down_links_missing_routes_and_wrong_primary") {
+        return;
+    }
+    let ns = Netns::new();
+    full_secondary(&ns);
+    ns.ip(&[
+        "route",
+        "del",
+        "default",
+        "via",
+        "10.0.2.253",
+        "dev",
+        "eth1",
+        "table",
+        "1001",
+    ]);
+    let out = verify(&ns, "eni/full-secondary.yaml", &[]);
+    let t = text(&out);
+    assert!(t.contains("eth1: route: expected default via 10.0.2.253 table 1001 dev eth1, actual missing (has none)"), "{t}");
+    ns.ip(&["link", "set", "eth1", "down"]);
+    let t = text(&verify(&ns, "eni/full-secondary.yaml", &[]));
+    assert!(t.contains("eth1: link: expected up"), "{t}");
+
+    // The primary address must stay primary: add .6 first, then .5.
+    let ns = Netns::new();
+    ns.add_veth("eth1", Some("52:54:00:8a:3c:12"));
+    ns.ip(&["link", "set", "eth1", "up"]);
+    ns.ip(&["addr", "add", "10.0.1.11/24", "dev", "eth1"]);
+    ns.ip(&["addr", "add", "10.0.1.10/24", "dev", "eth1"]);
+    let t = text(&verify(&ns, "eni/tencent-symmetric-routing.yaml", &[]));
+    assert!(
+        t.contains("eth1: primary-address: expected 10.0.1.10/24 as the primary address"),
+        "{t}"
+    );
+    // and no interface at all
+    let t = text(&verify(&ns, "eni/jumbo-mtu-onlink-route.yaml", &[]));
+    assert!(
+        t.contains("ens6: link: expected interface present, actual no such interface"),
+        "{t}"
+    );
+}
+
+#[test]
+fn traps_are_warned_about() {
+    if !require_root("traps_are_warned_about") {
+        return;
+    }
+    let ns = Netns::new();
+    full_secondary(&ns);
+    let set = |k: &str, v: &str| {
+        common::run_ok(ns.exec("sysctl").args(["-q", "-w", &format!("{k}={v}")]));
+    };
+    set("net.ipv4.conf.all.rp_filter", "0");
+    set("net.ipv4.conf.eth1.rp_filter", "1");
+    let out = verify(&ns, "eni/full-secondary.yaml", &[]);
+    let t = text(&out);
+    assert!(out.status.success(), "warnings do not fail verify: {t}");
+    assert!(t.contains("warning: eth1: rp_filter is strict (1)"), "{t}");
+    set("net.ipv4.conf.eth1.rp_filter", "2");
+    assert!(!text(&verify(&ns, "eni/full-secondary.yaml", &[])).contains("rp_filter"));
+
+    // Two NICs in one subnet, one without policy routing.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("two.yaml");
+    std::fs::write(
+        &input,
+        "interfaces:\n- name: eth1\n  ipv4: {addresses: [10.0.2.21/24]}\n- name: eth2\n  ipv4: {addresses: [10.0.2.22/24], gateway: 10.0.2.253}\n  policy_routing: {table: 1002}\n",
+    )
+    .unwrap();
+    let out = Command::new(ENICFG)
+        .args([
+            "verify",
+            "--input",
+            input.to_str().unwrap(),
+            "--netns",
+            &ns.name,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out)
+            .contains("warning: eth1 and eth2 share subnet 10.0.2.0/24 without policy routing"),
+        "{}",
+        text(&out)
+    );
+}
