@@ -13,11 +13,12 @@ mod common;
 use std::collections::BTreeSet;
 use std::fs;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::expected::{expected_state_all, mask_macs, sections};
+use common::ifupdown::{DEBIAN_CLOUD_MAIN, ifupdown_in, write_root};
 use common::{Netns, load_config, peer_name, require_root, run, run_ok, scenario_fixtures};
 use enicfg::backend::{Rendered, render};
 use enicfg::distro::Stack;
@@ -27,8 +28,6 @@ use ipnet::IpNet;
 
 const UBUNTU_MAIN: &str = "# ifupdown has been replaced by netplan(5) on this system.\n\
 auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*.cfg\n";
-const DEBIAN_CLOUD_MAIN: &str = "# This file describes the network interfaces available on your system\n\
-source-directory /etc/network/interfaces.d\n\nauto lo\niface lo inet loopback\n";
 
 const STACK: Stack = Stack::Ifupdown { upstart: false };
 
@@ -38,49 +37,6 @@ fn render_with(config: &Config, main: Option<&str>) -> anyhow::Result<Rendered> 
         ..RootFacts::default()
     };
     render(config, STACK, &facts)
-}
-
-/// Writes the rendered files into ROOT; the main file is the rendered one, else `main`.
-/// Returns the path of a copy of the main file whose include paths point into ROOT.
-fn write_root(root: &Path, rendered: &Rendered, main: Option<&str>) -> PathBuf {
-    let main_path = root.join("etc/network/interfaces");
-    fs::create_dir_all(root.join("etc/network/interfaces.d")).unwrap();
-    if let Some(text) = main {
-        fs::write(&main_path, text).unwrap();
-    }
-    for f in &rendered.files {
-        let p = root.join(f.path.trim_start_matches('/'));
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, &f.contents).unwrap();
-    }
-    let text = fs::read_to_string(&main_path).unwrap_or_default();
-    let rewritten = rewrite_includes(&text, root);
-    let checked = root.join("interfaces.checked");
-    fs::write(&checked, rewritten).unwrap();
-    checked
-}
-
-/// verifying.md §3.2: include directives are absolute, so point them into ROOT.
-fn rewrite_includes(text: &str, root: &Path) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            [kw @ ("source" | "source-directory"), path] => {
-                let abs = if path.starts_with('/') {
-                    path.to_string()
-                } else {
-                    format!("/etc/network/{path}")
-                };
-                out.push_str(&format!("{kw} {}{abs}\n", root.display()));
-            }
-            _ => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    out
 }
 
 fn names(config: &Config) -> Vec<String> {
@@ -593,49 +549,6 @@ fn lint_rejects_broken_stanzas() {
 // ---------------------------------------------------------------------------------------------
 // 2. Real apply in a throw-away namespace.
 // ---------------------------------------------------------------------------------------------
-
-fn ifupdown_in(ns: &Netns, cmd: &str, main: &Path, state: &Path, name: &str) -> String {
-    let mut c = ns.exec(cmd);
-    c.args(["-v", "--no-scripts", "-i"])
-        .arg(main)
-        .arg("--state-dir")
-        .arg(state);
-    if cmd == "ifdown" {
-        c.arg("--force");
-    }
-    c.arg(name);
-    let out = run(&mut c);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // ifupdown exits 0 after a failed `up` command (interfaces(5)); its message is the signal.
-    // The one expected error: on ifdown, the first stanza of a family flushes the family, so a
-    // later stanza's own `ip addr del` finds its address gone (see the backend's notes).
-    let lines: Vec<&str> = text.lines().collect();
-    let unexpected: Vec<&str> = lines
-        .iter()
-        .enumerate()
-        .filter(|(i, l)| {
-            let known = cmd == "ifdown"
-                && i.checked_sub(1)
-                    .is_some_and(|p| lines[p].contains(" addr del "))
-                && matches!(
-                    **l,
-                    "Error: ipv4: Address not found." | "Error: ipv6: address not found."
-                );
-            (l.contains("Error") || l.contains("failed")) && !known
-        })
-        .map(|(_, l)| *l)
-        .collect();
-    assert!(
-        out.status.success() && unexpected.is_empty(),
-        "{cmd} {name} failed ({}): {unexpected:?}\n{text}",
-        out.status
-    );
-    text
-}
 
 #[test]
 fn static_fixtures_apply_and_undo_for_real() {
