@@ -40,7 +40,9 @@ pub enum Command {
     /// extra, primary first), the connected and extra routes, no main default route unless
     /// `default_route`, the policy table's routes and rules (nothing missing, nothing extra).
     /// State enicfg does not own (other interfaces, tables, rules) is ignored. Also warns about
-    /// strict rp_filter on policy-routed NICs and NICs sharing a subnet without policy routing.
+    /// strict rp_filter on policy-routed NICs, NICs sharing a subnet without policy routing, and
+    /// files under ROOT that shadow enicfg's (an earlier-sorting networkd file, a netplan
+    /// catch-all, a NetworkManager profile that wins).
     Verify(VerifyArgs),
 }
 
@@ -129,6 +131,9 @@ pub struct VerifyArgs {
     /// Read the state inside this network namespace (`ip -n NAME`).
     #[arg(long, value_name = "NAME")]
     pub netns: Option<String>,
+    /// Root whose configuration files are checked for files that shadow enicfg's.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod cli;
 pub mod distro;
+pub mod glob;
 pub mod model;
 pub mod probe;
 pub mod root;
@@ -65,7 +66,10 @@ pub fn run(command: &Command) -> Result<Outcome> {
 fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
     let config = load_config(&args.source)?;
     let state = verify::KernelState::read(args.netns.as_deref(), &config)?;
-    let report = verify::compare(&config, &state);
+    let mut report = verify::compare(&config, &state);
+    report
+        .warnings
+        .extend(verify::shadowing(&args.root, &config));
     let stdout = match args.format {
         Format::Text => report.text(),
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",

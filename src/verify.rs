@@ -589,3 +589,198 @@ fn list_or_none(v: &[String]) -> String {
         v.join(", ")
     }
 }
+
+/// Configuration that can keep enicfg's files from taking effect, found under ROOT: a
+/// systemd-networkd `.network` file that sorts before ours and matches the same link (networkd
+/// applies only the first match — netplan's catch-alls and ec2-net-utils' files are the usual
+/// ones), or a NetworkManager profile for the same device that autoconnects with a priority at
+/// least ours. Reads only; returns one warning per shadowing file.
+pub fn shadowing(root: &std::path::Path, config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let networkd = networkd_files(root);
+    let profiles = nm_profiles(root);
+    for iface in &config.interfaces {
+        let name = iface.name.as_str();
+        let mac = iface.mac.map(|m| m.to_string());
+        let matching: Vec<&NetworkFile> = networkd
+            .iter()
+            .filter(|f| f.matches(name, mac.as_deref()))
+            .collect();
+        if let Some(ours) = matching.iter().position(|f| f.ours)
+            && ours > 0
+        {
+            let first = matching[0];
+            out.push(format!(
+                "{name}: {} sorts before enicfg's {} and matches {name}: systemd-networkd applies only the first matching file, so enicfg's is ignored",
+                first.path, matching[ours].path
+            ));
+        }
+        let ours_priority = profiles
+            .iter()
+            .filter(|p| p.ours && p.matches(name, mac.as_deref()))
+            .map(|p| p.priority)
+            .max();
+        if let Some(ours_priority) = ours_priority {
+            for p in profiles
+                .iter()
+                .filter(|p| !p.ours && p.autoconnect && p.matches(name, mac.as_deref()))
+            {
+                if p.priority >= ours_priority {
+                    out.push(format!(
+                        "{name}: NetworkManager profile {} also matches {name} with autoconnect-priority {} (enicfg's: {ours_priority}): NetworkManager may activate it instead",
+                        p.path, p.priority
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A `.network` file, reduced to its `[Match]` section.
+struct NetworkFile {
+    path: String,
+    ours: bool,
+    names: Vec<String>,
+    macs: Vec<String>,
+}
+
+impl NetworkFile {
+    fn matches(&self, name: &str, mac: Option<&str>) -> bool {
+        let name_ok =
+            self.names.is_empty() || self.names.iter().any(|g| crate::glob::glob_match(g, name));
+        let mac_ok = self.macs.is_empty()
+            || mac.is_some_and(|m| self.macs.iter().any(|x| x.eq_ignore_ascii_case(m)));
+        // Keys this check does not evaluate (Driver=, Type=, ...) are assumed to match: better a
+        // warning to check than a silent miss.
+        name_ok && mac_ok
+    }
+}
+
+fn networkd_files(root: &std::path::Path) -> Vec<NetworkFile> {
+    use std::collections::BTreeMap;
+    // Same name: /etc shadows /run shadows /usr/lib (systemd.network(5)); all sorted by name.
+    let mut by_name: BTreeMap<String, String> = BTreeMap::new();
+    for dir in [
+        "/usr/lib/systemd/network",
+        "/lib/systemd/network",
+        "/run/systemd/network",
+        "/etc/systemd/network",
+    ] {
+        let Ok(entries) = std::fs::read_dir(crate::root::in_root(root, dir)) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let file = e.file_name().to_string_lossy().into_owned();
+            if file.ends_with(".network") {
+                by_name.insert(file.clone(), format!("{dir}/{file}"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (file, path) in by_name {
+        // A symlink (ec2-net-utils links to /usr/lib/...) is resolved inside ROOT only.
+        let full = crate::root::in_root(root, &path);
+        let text = match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::read_link(&full).ok().and_then(|t| {
+                std::fs::read_to_string(crate::root::in_root(root, &t.to_string_lossy())).ok()
+            }),
+            Ok(_) => std::fs::read_to_string(&full).ok(),
+            Err(_) => None,
+        };
+        let Some(text) = text else { continue };
+        let (mut names, mut macs, mut in_match) = (Vec::new(), Vec::new(), false);
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_match = line == "[Match]";
+            } else if in_match && let Some((k, v)) = line.split_once('=') {
+                let values = v.split_whitespace().map(str::to_owned);
+                match k.trim() {
+                    "Name" => names.extend(values),
+                    "MACAddress" | "PermanentMACAddress" => macs.extend(values),
+                    _ => {}
+                }
+            }
+        }
+        let ours = text.starts_with(crate::backend::GENERATED_MARKER)
+            || file.starts_with("10-netplan-0-enicfg-");
+        out.push(NetworkFile {
+            path,
+            ours,
+            names,
+            macs,
+        });
+    }
+    out
+}
+
+/// A NetworkManager keyfile profile, reduced to what decides activation.
+struct Profile {
+    path: String,
+    ours: bool,
+    interface_name: Option<String>,
+    mac: Option<String>,
+    autoconnect: bool,
+    priority: i64,
+}
+
+impl Profile {
+    fn matches(&self, name: &str, mac: Option<&str>) -> bool {
+        let name_ok = self.interface_name.as_deref().is_none_or(|n| n == name);
+        let mac_ok = self
+            .mac
+            .as_deref()
+            .is_none_or(|m| mac.is_some_and(|x| x.eq_ignore_ascii_case(m)));
+        name_ok && mac_ok && (self.interface_name.is_some() || self.mac.is_some())
+    }
+}
+
+fn nm_profiles(root: &std::path::Path) -> Vec<Profile> {
+    let mut out = Vec::new();
+    for dir in [
+        "/etc/NetworkManager/system-connections",
+        "/run/NetworkManager/system-connections",
+    ] {
+        let Ok(entries) = std::fs::read_dir(crate::root::in_root(root, dir)) else {
+            continue;
+        };
+        let mut files: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        for file in files {
+            let path = format!("{dir}/{file}");
+            let Ok(Some(text)) = crate::root::read_optional(root, &path) else {
+                continue;
+            };
+            let mut section = String::new();
+            let mut p = Profile {
+                path,
+                ours: text.contains(crate::backend::GENERATED_MARKER),
+                interface_name: None,
+                mac: None,
+                autoconnect: true,
+                priority: 0,
+            };
+            for line in text.lines().map(str::trim) {
+                if line.starts_with('[') {
+                    section = line.to_owned();
+                } else if let Some((k, v)) = line.split_once('=') {
+                    let v = v.trim().to_owned();
+                    match (section.as_str(), k.trim()) {
+                        ("[connection]", "interface-name") => p.interface_name = Some(v),
+                        ("[connection]", "autoconnect") => p.autoconnect = v != "false",
+                        ("[connection]", "autoconnect-priority") => {
+                            p.priority = v.parse().unwrap_or(0)
+                        }
+                        ("[ethernet]", "mac-address") => p.mac = Some(v),
+                        _ => {}
+                    }
+                }
+            }
+            out.push(p);
+        }
+    }
+    out
+}
