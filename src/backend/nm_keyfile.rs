@@ -40,6 +40,16 @@ pub const ORIGIN: &str = "enicfg";
 /// (cloud-init #4121, prior-art.md §10). Ours must win over both, and over cloud-init's.
 pub const AUTOCONNECT_PRIORITY: i32 = 150;
 
+/// `ipv4.route-metric` / `ipv6.route-metric` of a static family (and of a DHCP family without
+/// a metric): NetworkManager's default for ethernet.
+///
+/// NOTE: left at its default (-1), the metric is chosen per device, and NetworkManager
+/// renumbers it (101, 102, ...) when several ethernet devices are active, on every route of the
+/// profile that has no metric of its own: prefix routes and policy-table routes included. A
+/// second secondary NIC would then get `10.0.2.0/24 dev eth2 metric 101` where every other
+/// backend gives the kernel's connected route. Written out, it stays 100.
+pub const DEFAULT_ROUTE_METRIC: u32 = 100;
+
 /// The namespace of the profile UUIDs (a fixed, random UUID; changing it changes every
 /// profile's UUID).
 const UUID_NAMESPACE: Uuid = Uuid::from_u128(0x5d0b_6a3e_8c47_4f0e_9b1d_2e6f_a4c8_7e31);
@@ -230,8 +240,14 @@ impl FamilyView {
             // advertisements nor from a gateway.
             never_default: Some(!iface.default_route),
             // For DHCP the metric of the routes NetworkManager learns (default route, classless
-            // routes, the subnet route) can only come from `route-metric`.
-            route_metric: iface.metric.filter(|_| dhcp),
+            // routes, the subnet route) can only come from `route-metric`. Otherwise it is
+            // NetworkManager's ethernet default, written out (see DEFAULT_ROUTE_METRIC).
+            route_metric: Some(
+                iface
+                    .metric
+                    .filter(|_| dhcp)
+                    .unwrap_or(DEFAULT_ROUTE_METRIC),
+            ),
             routes,
             rules,
             // With both families configured either may come up first; with one, it must.
