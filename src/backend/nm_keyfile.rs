@@ -336,7 +336,101 @@ impl Backend for NmKeyfile {
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::*;
+    use crate::model::ConfigSpec;
+    use crate::root::RootFacts;
+
+    fn config(yaml: &str) -> Config {
+        let spec: ConfigSpec = serde_yaml::from_str(yaml).unwrap();
+        Config::from_spec(&spec).unwrap()
+    }
+
+    fn render_one(yaml: &str) -> String {
+        let rendered = NmKeyfile
+            .render(
+                &config(yaml),
+                &Context {
+                    stack: crate::distro::Stack::NetworkManagerKeyfile,
+                    root: &RootFacts::default(),
+                },
+            )
+            .unwrap();
+        assert_eq!(rendered.files.len(), 1);
+        assert_eq!(rendered.files[0].mode, 0o600);
+        rendered.files[0].contents.clone()
+    }
+
+    #[test]
+    fn uuid_is_stable_and_follows_the_identity() {
+        let a = config("interfaces: [{name: eth1, mac: '00:16:3e:00:00:01', ipv4: {dhcp: true}}]");
+        let b = config(
+            "interfaces: [{name: eth1, mac: '00:16:3E:00:00:01', ipv4: {dhcp: true}, metric: 5}]",
+        );
+        let c = config("interfaces: [{name: eth2, mac: '00:16:3e:00:00:01', ipv4: {dhcp: true}}]");
+        let d = config("interfaces: [{name: eth1, ipv4: {dhcp: true}}]");
+        let u = |c: &Config| connection_uuid(&c.interfaces[0]);
+        // Same identity (MAC case is normalized), other settings: same profile.
+        assert_eq!(u(&a), u(&b));
+        assert_ne!(u(&a), u(&c));
+        assert_ne!(u(&a), u(&d));
+        assert_eq!(u(&a).get_version_num(), 5);
+    }
+
+    #[test]
+    fn main_default_route_with_a_metric_is_an_explicit_route() {
+        // `gateway=` would take route-metric, which NM also puts on the prefix route.
+        let text = render_one(
+            "interfaces: [{name: eth1, ipv4: {addresses: [10.0.4.8/24], gateway: 10.0.4.1}, \
+             default_route: true, metric: 500}]",
+        );
+        assert!(text.contains("route1=0.0.0.0/0,10.0.4.1,500\n"), "{text}");
+        assert!(!text.contains("gateway="), "{text}");
+        assert!(text.contains("never-default=false\n"), "{text}");
+        assert!(text.contains("route-metric=100\n"), "{text}");
+        let text = render_one(
+            "interfaces: [{name: eth1, ipv4: {addresses: [10.0.4.8/24], gateway: 10.0.4.1}, \
+             default_route: true}]",
+        );
+        assert!(text.contains("gateway=10.0.4.1\n"), "{text}");
+        assert!(!text.contains("route1="), "{text}");
+    }
+
+    #[test]
+    fn secondary_dhcp_never_takes_the_default_route() {
+        let text = render_one(
+            "interfaces: [{name: eth1, ipv4: {dhcp: true}, ipv6: {dhcp: true}, metric: 300}]",
+        );
+        assert_eq!(text.matches("method=auto\n").count(), 2, "{text}");
+        assert_eq!(text.matches("never-default=true\n").count(), 2, "{text}");
+        assert_eq!(text.matches("route-metric=300\n").count(), 2, "{text}");
+        assert!(!text.contains("gateway="), "{text}");
+    }
+
+    #[test]
+    fn addresses_keep_the_primary_first() {
+        let text = render_one(
+            "interfaces: [{name: eth1, ipv4: {addresses: [10.0.2.5/24, 10.0.2.6]}, \
+             ipv6: {addresses: ['2001:db8::10/64', '2001:db8::11']}}]",
+        );
+        // IPv4 in order (address1 is the primary); IPv6 reversed, because NM adds address1
+        // last and the kernel lists (and prefers) the newest IPv6 address first.
+        let v4 = text.find("address1=10.0.2.5/24\naddress2=10.0.2.6/24\n");
+        let v6 = text.find("address1=2001:db8::11/64\naddress2=2001:db8::10/64\n");
+        assert!(v4.is_some() && v6.is_some(), "{text}");
+    }
+
+    #[test]
+    fn unconfigured_families_and_ownership() {
+        let text = render_one("interfaces: [{name: eth1, ipv4: {addresses: [10.0.2.5/24]}}]");
+        assert!(text.contains("[ipv6]\nmethod=link-local\n"), "{text}");
+        assert!(
+            text.ends_with("[user]\norg.freedesktop.NetworkManager.origin=enicfg\n"),
+            "{text}"
+        );
+        assert!(!text.contains("[ethernet]"), "{text}");
+        let text = render_one("interfaces: [{name: eth1, ipv6: {addresses: ['2001:db8::10/64']}}]");
+        assert!(text.contains("[ipv4]\nmethod=disabled\n"), "{text}");
+    }
 
     #[test]
     fn quote_leaves_plain_values_alone() {
