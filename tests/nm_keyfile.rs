@@ -383,6 +383,45 @@ fn a_broken_keyfile_is_caught_by_the_warning_check() {
     assert!(problems.contains("unsupported key \"tabel\""), "{problems}");
 }
 
+#[test]
+fn ours_wins_over_stale_profiles() {
+    if !common::require_root("ours_wins_over_stale_profiles") {
+        return;
+    }
+    // Profiles baked into images (CentOS Stream 9's `ens3.nmconnection` binds to any ethernet
+    // device; cloud-init's uses autoconnect-priority 120): ours must be the one activated.
+    let stale = |name: &str, extra: &str| Profile {
+        file_name: format!("{name}.nmconnection"),
+        contents: format!(
+            "[connection]\nid={name}\nuuid=00000000-0000-4000-8000-{:012}\ntype=ethernet\n\
+             autoconnect=true\n{extra}\n[ipv4]\nmethod=auto\n\n[ipv6]\nmethod=auto\n",
+            name.len()
+        ),
+        mode: 0o600,
+    };
+    let config = common::load_config(&common::fixture("eni/full-secondary.yaml"));
+    let mut profiles = vec![
+        stale("ens3", ""),
+        stale(
+            "cloud-init-eth1",
+            "interface-name=eth1\nautoconnect-priority=120\n",
+        ),
+    ];
+    profiles.extend(profiles_of(&render(&config)));
+    let ns = common::Netns::new();
+    add_links(&ns, &config);
+    let mut nm = NetworkManager::start(&ns, &profiles);
+    nm.wait_connected(&["eth1"], CONNECT_DEADLINE);
+    let out = nm.nmcli(&["-g", "GENERAL.CONNECTION", "device", "show", "eth1"]);
+    let active = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(
+        active,
+        nm_keyfile::connection_id(&config.interfaces[0]),
+        "{}",
+        nm.log()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // DHCPv4 for real (verifying.md §6.5).
 // ---------------------------------------------------------------------------------------------
