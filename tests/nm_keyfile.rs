@@ -3,8 +3,10 @@
 //! - every static fixture: NM loads each profile without a keyfile warning, its parsed view
 //!   (`nmcli connection show`) says what the model says, and the kernel state equals
 //!   `common::expected::expected_state_all` — the state ifupdown and netplan reach;
-//! - DHCPv4 against dnsmasq in a peer namespace (verifying.md §6.5): no main default route for a
-//!   secondary NIC, the route metric applied;
+//! - DHCPv4, and DHCPv6 with router advertisements, against dnsmasq in a peer namespace
+//!   (verifying.md §6.5): no main default route for a secondary NIC (while `default_route: true`
+//!   does get the offered ones), the route metric applied;
+//! - our profile is the one activated next to stale image profiles;
 //! - a keyfile with a wrong mode is ignored by NM (so the 0600 mode is asserted on every
 //!   rendering), and a broken keyfile is caught by the warning check;
 //! - the keyfile quoting function, round-tripped through NM's (GLib's) parser.
@@ -438,6 +440,12 @@ fn dhcp_config(default_route: bool) -> Config {
 /// Applies a one-interface DHCPv4 config with dnsmasq serving 10.0.2.100-199 (router
 /// 10.0.2.1) from a peer namespace; returns the kernel state once a lease is in place.
 fn dhcp_for_real(config: &Config) -> String {
+    dhcp_for_real_with(config, false)
+}
+
+/// [`dhcp_for_real`], and with `ipv6` also router advertisements (dnsmasq as the router) and
+/// DHCPv6 leases from 2001:db8:0:9::100-1ff.
+fn dhcp_for_real_with(config: &Config, ipv6: bool) -> String {
     let rendered = render(config);
     assert_modes(&rendered);
     let ns = common::Netns::new();
@@ -447,10 +455,19 @@ fn dhcp_for_real(config: &Config) -> String {
     let peer = common::peer_name(ifname);
     ns.ip(&["link", "set", &peer, "netns", &srv.name]);
     srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
+    let mut v6_args: Vec<&str> = Vec::new();
+    if ipv6 {
+        srv.ip(&["addr", "add", "2001:db8:0:9::1/64", "dev", &peer, "nodad"]);
+        v6_args.extend([
+            "--enable-ra",
+            "--dhcp-range=2001:db8:0:9::100,2001:db8:0:9::1ff,64,1h",
+        ]);
+    }
     srv.ip(&["link", "set", &peer, "up"]);
     let work = tempfile::tempdir().unwrap();
     let mut dnsmasq = srv
         .exec("dnsmasq")
+        .args(&v6_args)
         .args([
             "--keep-in-foreground",
             "--port=0",
@@ -478,7 +495,14 @@ fn dhcp_for_real(config: &Config) -> String {
     let problems = nm.keyfile_problems();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     check_profile(&nm, &config.interfaces[0]);
+    if ipv6 {
+        // `connected` may come with the first family; wait for the DHCPv6 lease too.
+        let _ = nm.wait_for(SETTLE_DEADLINE, |_| {
+            common::nm::kernel_state(&ns, &[ifname]).contains("inet6 2001:db8:0:9::1")
+        });
+    }
     let state = common::nm::kernel_state(&ns, &[ifname]);
+    eprintln!("kernel state with DHCP:\n{state}");
     drop(nm);
     let _ = Command::new("kill").arg(dnsmasq.id().to_string()).output();
     let _ = dnsmasq.wait();
@@ -518,6 +542,67 @@ fn nm_dhcp_with_default_route_uses_the_metric() {
     let routes = section(&state, "route (all tables)");
     assert!(
         routes.contains(&"default via 10.0.2.1 dev eth1 metric 200".to_owned()),
+        "{state}"
+    );
+}
+
+#[test]
+fn nm_dhcp_both_families_take_no_default_route() {
+    if !common::require_root("nm_dhcp_both_families_take_no_default_route") {
+        return;
+    }
+    let config = common::load_config(&common::fixture("eni/dhcp-both-families.yaml"));
+    let state = dhcp_for_real_with(&config, true);
+    let addrs = section(&state, "addr");
+    assert!(
+        addrs.iter().any(|a| a.starts_with("eth2 inet 10.0.2.1")),
+        "{state}"
+    );
+    assert!(
+        addrs
+            .iter()
+            .any(|a| a.starts_with("eth2 inet6 2001:db8:0:9::1")),
+        "{state}"
+    );
+    let routes = section(&state, "route (all tables)");
+    // The router advertisement's default route is dropped (never-default), the metric applies.
+    assert!(!routes.iter().any(|r| r.starts_with("default")), "{state}");
+    assert!(
+        routes.contains(&"10.0.2.0/24 dev eth2 metric 300".to_owned()),
+        "{state}"
+    );
+    assert!(
+        routes.contains(&"2001:db8:0:9::/64 dev eth2 metric 300".to_owned()),
+        "{state}"
+    );
+}
+
+#[test]
+fn nm_dhcp_both_families_with_default_route_use_the_metric() {
+    if !common::require_root("nm_dhcp_both_families_with_default_route_use_the_metric") {
+        return;
+    }
+    // The same fixture with default_route: the router advertisement and the DHCPv4 lease do
+    // offer default routes (so the test above proves never-default drops them).
+    let text = std::fs::read_to_string(common::fixture("eni/dhcp-both-families.yaml"))
+        .unwrap()
+        .replace(
+            "    metric: 300",
+            "    metric: 300\n    default_route: true",
+        );
+    let spec = enicfg::source::file::parse(&text, "dhcp-both-families+default.yaml").unwrap();
+    let config = Config::from_spec(&spec).unwrap();
+    assert!(config.interfaces[0].default_route);
+    let state = dhcp_for_real_with(&config, true);
+    let routes = section(&state, "route (all tables)");
+    assert!(
+        routes.contains(&"default via 10.0.2.1 dev eth2 metric 300".to_owned()),
+        "{state}"
+    );
+    assert!(
+        routes
+            .iter()
+            .any(|r| r.starts_with("default via fe80:") && r.ends_with("dev eth2 metric 300")),
         "{state}"
     );
 }
