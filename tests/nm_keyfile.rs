@@ -327,6 +327,44 @@ fn every_rendering_is_mode_0600() {
     }
 }
 
+#[test]
+fn written_keyfiles_are_0600_root_and_loaded() {
+    if !common::require_root("written_keyfiles_are_0600_root_and_loaded") {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    // `enicfg write` into a root, then NM reads exactly what is on disk, with its mode.
+    let fixture = common::fixture("eni/two-nics-same-subnet.yaml");
+    let root = tempfile::tempdir().unwrap();
+    common::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_enicfg"))
+            .args(["write", "--backend", "nm-keyfile", "--input"])
+            .arg(&fixture)
+            .arg("--root")
+            .arg(root.path()),
+    );
+    let config = common::load_config(&fixture);
+    let mut profiles = Vec::new();
+    for iface in &config.interfaces {
+        let path = root
+            .path()
+            .join(nm_keyfile::file_path(iface).trim_start_matches('/'));
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o600, "{}", path.display());
+        assert_eq!(meta.uid(), 0, "{} is not owned by root", path.display());
+        profiles.push(Profile {
+            file_name: path.file_name().unwrap().to_string_lossy().into_owned(),
+            contents: std::fs::read_to_string(&path).unwrap(),
+            mode: meta.mode() & 0o7777,
+        });
+    }
+    let ns = common::Netns::new();
+    add_links(&ns, &config);
+    let mut nm = NetworkManager::start(&ns, &profiles);
+    nm.wait_connected(&ifnames(&config), CONNECT_DEADLINE);
+    assert!(nm.keyfile_problems().is_empty(), "{}", nm.log());
+}
+
 // ---------------------------------------------------------------------------------------------
 // What NM must refuse, and that the checks notice.
 // ---------------------------------------------------------------------------------------------

@@ -190,6 +190,9 @@ impl FamilyView {
             .iter()
             .map(ToString::to_string)
             .collect();
+        // NOTE: IPv4 addresses are written in model order: address1 is the primary. Since
+        // NetworkManager 1.36 a static address next to a DHCP lease can become the primary
+        // (cloud-init #4157); the model never mixes DHCP and static addresses in one family.
         if family == Family::Ipv6 {
             // NOTE: the kernel lists (and prefers as source) the IPv6 address added last;
             // NetworkManager adds `address1` last so it becomes the preferred one, while
@@ -212,6 +215,11 @@ impl FamilyView {
             .filter(|r| !dhcp && r.metric.is_none())
             .and_then(|r| r.via)
             .map(|v: IpAddr| v.to_string());
+        // NOTE: every route is written out, the policy table's subnet routes included:
+        // NetworkManager adds the prefix routes of the addresses itself, in the main table, and
+        // ignores `table=` for them unless the profile sets `route-table` (which would move
+        // *every* route without a table, main default and extra routes included, into that
+        // table). Explicit `routeN` + `routeN_options=table=T` give exactly the model's tables.
         let routes: Vec<RouteView> = iface
             .routes()
             .iter()
@@ -220,6 +228,9 @@ impl FamilyView {
             .enumerate()
             .map(|(i, r)| RouteView::new(i + 1, r))
             .collect();
+        // NOTE: NetworkManager only keeps a routing rule on the profile whose routes own the
+        // rule's table (nmstate's constraint, prior-art.md §7); the model gives every interface
+        // its own table, so each profile carries its own rules next to its table's routes.
         let rules = iface
             .rules()
             .iter()
