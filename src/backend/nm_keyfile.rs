@@ -228,9 +228,9 @@ impl FamilyView {
             .enumerate()
             .map(|(i, r)| RouteView::new(i + 1, r))
             .collect();
-        // NOTE: NetworkManager only keeps a routing rule on the profile whose routes own the
-        // rule's table (nmstate's constraint, prior-art.md §7); the model gives every interface
-        // its own table, so each profile carries its own rules next to its table's routes.
+        // NOTE: NetworkManager accepts a routing rule only on the profile that owns the rule's
+        // table (prior-art.md §7, from nmstate); the model gives every interface its own table,
+        // so each profile carries its rules next to its table's routes.
         let rules = iface
             .rules()
             .iter()
