@@ -1,4 +1,5 @@
-//! Shared test helpers: fixture loading and throw-away network namespaces.
+//! Shared test helpers: fixture loading and throw-away network namespaces (`nm` runs the real
+//! NetworkManager in one).
 //!
 //! Every namespace is created with a unique name (test process id + counter), and deleted by
 //! `Drop` — after killing every process still inside it — even when the test fails. Nothing
