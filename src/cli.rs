@@ -13,8 +13,9 @@ use crate::source::flags::InterfaceFlags;
 ///
 /// enicfg reads a description of the interfaces (our YAML/JSON schema, or flags for one
 /// interface), validates it, and renders it in the native format of the target distro:
-/// RHEL ifcfg, SUSE ifcfg (wicked), Debian ifupdown or netplan. It writes atomically, backs up
-/// files it did not generate, and prints the command that applies the change.
+/// RHEL ifcfg, SUSE ifcfg (wicked), Debian ifupdown, netplan or NetworkManager keyfiles. It
+/// writes atomically, backs up files it did not generate, and prints the command that applies
+/// the change.
 ///
 /// Exit status: 0 on success (including "nothing to change"), 1 on error, 2 on usage errors.
 #[derive(Debug, Parser)]

@@ -348,7 +348,7 @@ fn exit_codes() {
         root.path().to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    // errors: invalid input, missing file, keyfile-only distro; the message is printed once
+    // errors: invalid input, missing file, a distro without a backend; the message is printed once
     let bad = fixture("invalid/gateway-outside-subnet.yaml");
     let out = enicfg(&["render", "--input", &bad, "--backend", "netplan"]);
     assert_eq!(out.status.code(), Some(1));
@@ -368,10 +368,10 @@ fn exit_codes() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("failed to read input file /nonexistent/eni.yaml"));
-    let out = enicfg(&["render", "--input", &input, "--distro", "rhel:10"]);
+    let out = enicfg(&["render", "--input", &input, "--distro", "amzn:2023"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("nm-keyfile backend"),
+        text(&out.stderr).contains("networkd backend"),
         "{}",
         text(&out.stderr)
     );

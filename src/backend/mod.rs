@@ -33,6 +33,7 @@ pub mod ifcfg_rh;
 pub mod ifcfg_suse;
 pub mod ifupdown;
 pub mod netplan;
+pub mod nm_keyfile;
 pub mod quote;
 
 /// First line of every file enicfg generates; the writer recognises its own files by it.
@@ -57,6 +58,8 @@ pub enum BackendKind {
     Ifupdown,
     /// netplan YAML under `/etc/netplan/`.
     Netplan,
+    /// NetworkManager keyfiles under `/etc/NetworkManager/system-connections/`.
+    NmKeyfile,
 }
 
 impl BackendKind {
@@ -67,6 +70,7 @@ impl BackendKind {
             BackendKind::IfcfgSuse => "ifcfg-suse",
             BackendKind::Ifupdown => "ifupdown",
             BackendKind::Netplan => "netplan",
+            BackendKind::NmKeyfile => "nm-keyfile",
         }
     }
 }
@@ -133,6 +137,7 @@ pub fn backend_for(kind: BackendKind) -> &'static dyn Backend {
         BackendKind::IfcfgSuse => &ifcfg_suse::IfcfgSuse,
         BackendKind::Ifupdown => &ifupdown::Ifupdown,
         BackendKind::Netplan => &netplan::Netplan,
+        BackendKind::NmKeyfile => &nm_keyfile::NmKeyfile,
     }
 }
 

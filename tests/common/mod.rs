@@ -1,4 +1,5 @@
-//! Shared test helpers: fixture loading and throw-away network namespaces.
+//! Shared test helpers: fixture loading and throw-away network namespaces (`nm` runs the real
+//! NetworkManager in one).
 //!
 //! Every namespace is created with a unique name (test process id + counter), and deleted by
 //! `Drop` — after killing every process still inside it — even when the test fails. Nothing
@@ -7,6 +8,7 @@
 
 pub mod expected;
 pub mod ifupdown;
+pub mod nm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
