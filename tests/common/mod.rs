@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod expected;
+pub mod networkd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
