@@ -49,13 +49,10 @@ impl Stack {
             Stack::Wicked | Stack::SuseSysconfig => BackendKind::IfcfgSuse,
             Stack::Ifupdown { .. } => BackendKind::Ifupdown,
             Stack::Netplan => BackendKind::Netplan,
+            Stack::Networkd => BackendKind::Networkd,
             Stack::NetworkManagerKeyfile => bail!(
                 "this system runs NetworkManager with keyfiles only: it needs the nm-keyfile backend \
                  (/etc/NetworkManager/system-connections/*.nmconnection), which this enicfg does not have yet"
-            ),
-            Stack::Networkd => bail!(
-                "this system runs plain systemd-networkd: it needs the networkd backend \
-                 (/etc/systemd/network/*.network), which this enicfg does not have yet"
             ),
         })
     }
@@ -68,6 +65,7 @@ impl Stack {
             BackendKind::IfcfgSuse => Stack::Wicked,
             BackendKind::Ifupdown => Stack::Ifupdown { upstart: false },
             BackendKind::Netplan => Stack::Netplan,
+            BackendKind::Networkd => Stack::Networkd,
         }
     }
 

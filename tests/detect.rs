@@ -23,10 +23,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ),
     ("amzn-2", "ifcfg-rh"),
     ("amzn-2018.03", "ifcfg-rh"),
-    (
-        "amzn-2023",
-        "error: this system runs plain systemd-networkd",
-    ),
+    ("amzn-2023", "networkd"),
     (
         "anolis-23",
         "error: this system runs NetworkManager with keyfiles only",

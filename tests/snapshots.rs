@@ -2,7 +2,7 @@
 //! output), holding every rendered file with its path and mode, and the apply commands; and one
 //! snapshot per invalid fixture holding its error message. Snapshots live in the top-level
 //! `snapshots/` folder. A snapshot only proves the output did not change: the real readers
-//! judge the same output in `tests/ifcfg.rs`, `tests/ifupdown.rs` and `tests/netplan.rs`.
+//! judge the same output in `tests/ifcfg.rs`, `tests/ifupdown.rs`, `tests/netplan.rs` and `tests/networkd.rs`.
 
 mod common;
 
@@ -39,6 +39,7 @@ const STACKS: &[(&str, Stack)] = &[
     ("ifcfg-suse-sles11", Stack::SuseSysconfig),
     ("ifupdown", Stack::Ifupdown { upstart: false }),
     ("netplan", Stack::Netplan),
+    ("networkd", Stack::Networkd),
 ];
 
 fn show(result: anyhow::Result<Rendered>) -> String {

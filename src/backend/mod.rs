@@ -33,6 +33,7 @@ pub mod ifcfg_rh;
 pub mod ifcfg_suse;
 pub mod ifupdown;
 pub mod netplan;
+pub mod networkd;
 pub mod quote;
 
 /// First line of every file enicfg generates; the writer recognises its own files by it.
@@ -57,6 +58,8 @@ pub enum BackendKind {
     Ifupdown,
     /// netplan YAML under `/etc/netplan/`.
     Netplan,
+    /// systemd-networkd `.network` files under `/etc/systemd/network/`.
+    Networkd,
 }
 
 impl BackendKind {
@@ -67,6 +70,7 @@ impl BackendKind {
             BackendKind::IfcfgSuse => "ifcfg-suse",
             BackendKind::Ifupdown => "ifupdown",
             BackendKind::Netplan => "netplan",
+            BackendKind::Networkd => "networkd",
         }
     }
 }
@@ -133,6 +137,7 @@ pub fn backend_for(kind: BackendKind) -> &'static dyn Backend {
         BackendKind::IfcfgSuse => &ifcfg_suse::IfcfgSuse,
         BackendKind::Ifupdown => &ifupdown::Ifupdown,
         BackendKind::Netplan => &netplan::Netplan,
+        BackendKind::Networkd => &networkd::Networkd,
     }
 }
 
