@@ -740,7 +740,7 @@ fn apply_for_real(fixture: &str, extra_root: Option<&Path>) {
     let cfg = network_files_for(&config, extra_root);
     let ns = common::Netns::new();
     networkd::add_links(&ns, &config);
-    let state = networkd::run(&ns, &installs(&cfg), &config);
+    let state = networkd::run(&ns, &installs(&cfg), &config, false);
     check_kernel_state(&config, &state);
 }
 
@@ -801,7 +801,7 @@ fn dhcp_for_real(config: &Config) -> String {
     let ns = common::Netns::new();
     networkd::add_links(&ns, config);
     let _server = networkd::Dnsmasq::start(&ns, config.interfaces[0].name.as_str(), &[]);
-    networkd::run(&ns, &installs(&cfg), config)
+    networkd::run(&ns, &installs(&cfg), config, true)
 }
 
 fn dhcp_config(default_route: bool) -> Config {

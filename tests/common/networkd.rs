@@ -89,9 +89,9 @@ impl Networkd {
         s
     }
 
-    /// Waits until every interface is configured (or settled: only dynamic configuration
-    /// missing, verifying.md §6.3); panics on failure or timeout.
-    pub fn wait_settled(&mut self, ifnames: &[&str], deadline: Duration) {
+    /// Waits until every interface is configured (or, unless `configured_only`, settled: only
+    /// dynamic configuration missing, verifying.md §6.3); panics on failure or timeout.
+    pub fn wait_settled(&mut self, ifnames: &[&str], deadline: Duration, configured_only: bool) {
         let start = Instant::now();
         loop {
             let log = self.log();
@@ -103,7 +103,7 @@ impl Networkd {
                 let settled = format!(
                     "{ifname}: link_check_ready(): dynamic addresses or routes are not configured."
                 );
-                if log.contains(&configured) || log.contains(&settled) {
+                if log.contains(&configured) || (!configured_only && log.contains(&settled)) {
                     done += 1;
                 }
             }
@@ -169,15 +169,24 @@ impl Outcome {
     }
 }
 
-/// Runs networkd in `ns` with `installs` until every interface of `config` is settled, and
-/// returns the kernel state dumped before networkd is stopped (it drops DHCP addresses on exit)
-/// with the log. Does not judge the log: see [`run`].
-pub fn run_raw(ns: &Netns, installs: &[Install], config: &Config) -> Outcome {
+/// How long networkd may take to settle.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Runs networkd in `ns` with `installs` until every interface of `config` is settled (with
+/// `configured_only`, until every one is `configured`: for DHCP, whose addresses come after the
+/// static part has settled), and returns the kernel state dumped before networkd is stopped (it
+/// drops DHCP addresses on exit) with the log. Does not judge the log: see [`run`].
+pub fn run_raw(
+    ns: &Netns,
+    installs: &[Install],
+    config: &Config,
+    configured_only: bool,
+) -> Outcome {
     let names: Vec<&str> = config.interfaces.iter().map(|i| i.name.as_str()).collect();
     let logdir = tempfile::tempdir().unwrap();
     let log = logdir.path().join("networkd.log");
     let mut networkd = Networkd::start(ns, installs, log.clone());
-    networkd.wait_settled(&names, Duration::from_secs(30));
+    networkd.wait_settled(&names, DEADLINE, configured_only);
     let state = super::kernel_state(ns, &names);
     drop(networkd);
     let log = fs::read_to_string(&log).unwrap();
@@ -185,8 +194,8 @@ pub fn run_raw(ns: &Netns, installs: &[Install], config: &Config) -> Outcome {
 }
 
 /// [`run_raw`], failing on any networkd config-parser complaint; returns the kernel state.
-pub fn run(ns: &Netns, installs: &[Install], config: &Config) -> String {
-    let outcome = run_raw(ns, installs, config);
+pub fn run(ns: &Netns, installs: &[Install], config: &Config, configured_only: bool) -> String {
+    let outcome = run_raw(ns, installs, config, configured_only);
     let parser = outcome.parser_lines();
     assert!(
         parser.is_empty(),
