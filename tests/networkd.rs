@@ -350,12 +350,12 @@ fn parser_complaints_and_unreadable_files_are_caught() {
 // DHCP against dnsmasq in a peer namespace (verifying.md §6.5).
 // ---------------------------------------------------------------------------------------------
 
-fn dhcp_apply(config: &Config, dnsmasq_extra: &[&str]) -> String {
+fn dhcp_apply(config: &Config, ipv6: bool) -> String {
     let rendered = render(config).unwrap();
     let (_dir, ours) = etc_install(&rendered);
     let ns = Netns::new();
     networkd::add_links(&ns, config);
-    let _server = networkd::Dnsmasq::start(&ns, config.interfaces[0].name.as_str(), dnsmasq_extra);
+    let _server = networkd::Dnsmasq::start(&ns, config.interfaces[0].name.as_str(), ipv6);
     networkd::run(&ns, &[ours], config, true)
 }
 
@@ -382,7 +382,7 @@ fn dhcp_secondary_gets_no_main_default_route() {
     // The same as fixture aliyun-secondary-dhcp.yaml, which must stay in step.
     let config = load_config(&fixture("eni/aliyun-secondary-dhcp.yaml"));
     assert_eq!(config, dhcp4_config(false));
-    let state = dhcp_apply(&config, &[]);
+    let state = dhcp_apply(&config, false);
     let addrs = section(&state, "addr");
     assert_eq!(addrs.len(), 1, "{state}");
     assert!(addrs[0].starts_with("eth1 inet 10.0.2.1"), "{state}");
@@ -398,10 +398,85 @@ fn dhcp_with_default_route_uses_the_metric() {
     if !require_root("dhcp_with_default_route_uses_the_metric") {
         return;
     }
-    let state = dhcp_apply(&dhcp4_config(true), &[]);
+    let state = dhcp_apply(&dhcp4_config(true), false);
     let routes = section(&state, "route (all tables)");
     assert!(
         routes.contains(&"default via 10.0.2.1 dev eth1 metric 200".to_owned()),
+        "{state}"
+    );
+}
+
+/// dhcp-both-families.yaml with `default_route` set as given.
+fn dhcp_both_config(default_route: bool) -> Config {
+    config_from_yaml(&format!(
+        "interfaces:\n  - name: eth2\n    mac: \"00:16:3e:0a:7b:25\"\n    ipv4: {{dhcp: true}}\n    \
+         ipv6: {{dhcp: true}}\n    metric: 300\n    default_route: {default_route}\n"
+    ))
+}
+
+/// DHCPv4, router advertisements and DHCPv6 from dnsmasq; returns (addresses, routes, state).
+fn dhcp_both_apply(config: &Config) -> (Vec<String>, Vec<String>, String) {
+    let state = dhcp_apply(config, true);
+    let addrs = section(&state, "addr");
+    assert_eq!(addrs.len(), 2, "{state}");
+    assert!(addrs[0].starts_with("eth2 inet 10.0.2.1"), "{state}");
+    assert!(addrs[0].ends_with("/24"), "{state}");
+    assert!(addrs[1].starts_with("eth2 inet6 2001:db8:2::1"), "{state}");
+    assert!(addrs[1].ends_with("/128"), "{state}");
+    // Router-advertisement routes carry a lifetime and the RA's MTU: noise here.
+    let routes = section(&state, "route (all tables)")
+        .iter()
+        .map(|r| {
+            let f: Vec<&str> = r.split(' ').collect();
+            let mut kept = Vec::new();
+            let mut i = 0;
+            while i < f.len() {
+                if matches!(f[i], "expires" | "mtu") {
+                    i += 2;
+                } else {
+                    kept.push(f[i]);
+                    i += 1;
+                }
+            }
+            kept.join(" ")
+        })
+        .collect();
+    (addrs, routes, state)
+}
+
+#[test]
+fn dhcp_both_families_secondary_gets_no_default_route_in_either() {
+    if !require_root("dhcp_both_families_secondary_gets_no_default_route_in_either") {
+        return;
+    }
+    // The same as fixture dhcp-both-families.yaml, which must stay in step.
+    let config = load_config(&fixture("eni/dhcp-both-families.yaml"));
+    assert_eq!(config, dhcp_both_config(false));
+    let (_, routes, state) = dhcp_both_apply(&config);
+    assert_eq!(
+        routes,
+        [
+            "10.0.2.0/24 dev eth2 metric 300",
+            "2001:db8:2::/64 dev eth2 metric 300"
+        ],
+        "{state}"
+    );
+}
+
+#[test]
+fn dhcp_both_families_with_default_route_use_the_metric() {
+    if !require_root("dhcp_both_families_with_default_route_use_the_metric") {
+        return;
+    }
+    let (_, routes, state) = dhcp_both_apply(&dhcp_both_config(true));
+    assert!(
+        routes.contains(&"default via 10.0.2.1 dev eth2 metric 300".to_owned()),
+        "{state}"
+    );
+    assert!(
+        routes
+            .iter()
+            .any(|r| r.starts_with("default via fe80:") && r.ends_with(" dev eth2 metric 300")),
         "{state}"
     );
 }

@@ -214,8 +214,9 @@ pub fn add_links(ns: &Netns, config: &Config) {
 }
 
 /// dnsmasq serving DHCPv4 (10.0.2.100-199/24, router 10.0.2.1) on the peer of `ifname`, moved
-/// into a server namespace of its own (verifying.md §6.5). Killed by PID on drop, before its
-/// namespace goes.
+/// into a server namespace of its own (verifying.md §6.5), and with `ipv6` also router
+/// advertisements (managed flag, a default router) and DHCPv6 (2001:db8:2::100-1ff) from
+/// 2001:db8:2::1/64. Killed by PID on drop, before its namespace goes.
 pub struct Dnsmasq {
     child: Child,
     _work: tempfile::TempDir,
@@ -224,13 +225,20 @@ pub struct Dnsmasq {
 }
 
 impl Dnsmasq {
-    /// Moves `ifname`'s peer out of `ns` and starts dnsmasq on it; `extra` are more options
-    /// (e.g. an IPv6 range with router advertisements).
-    pub fn start(ns: &Netns, ifname: &str, extra: &[&str]) -> Dnsmasq {
+    /// Moves `ifname`'s peer out of `ns` and starts dnsmasq on it.
+    pub fn start(ns: &Netns, ifname: &str, ipv6: bool) -> Dnsmasq {
         let srv = Netns::new();
         let peer = super::peer_name(ifname);
         ns.ip(&["link", "set", &peer, "netns", &srv.name]);
         srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
+        let mut extra: Vec<&str> = Vec::new();
+        if ipv6 {
+            srv.ip(&["addr", "add", "2001:db8:2::1/64", "dev", &peer, "nodad"]);
+            extra.extend([
+                "--enable-ra",
+                "--dhcp-range=2001:db8:2::100,2001:db8:2::1ff,64,1h",
+            ]);
+        }
         srv.ip(&["link", "set", &peer, "up"]);
         let work = tempfile::tempdir().unwrap();
         let child = srv
@@ -248,7 +256,7 @@ impl Dnsmasq {
                 "--dhcp-authoritative",
                 "--dhcp-leasefile=/dev/null",
             ])
-            .args(extra)
+            .args(&extra)
             .arg(format!(
                 "--pid-file={}",
                 work.path().join("dnsmasq.pid").display()
