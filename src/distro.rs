@@ -43,18 +43,15 @@ pub enum Stack {
 
 impl Stack {
     /// The backend that writes this stack's files.
-    pub fn backend(self) -> Result<BackendKind> {
-        Ok(match self {
+    pub fn backend(self) -> BackendKind {
+        match self {
             Stack::Initscripts { .. } | Stack::NetworkManagerIfcfg => BackendKind::IfcfgRh,
             Stack::Wicked | Stack::SuseSysconfig => BackendKind::IfcfgSuse,
             Stack::Ifupdown { .. } => BackendKind::Ifupdown,
             Stack::Netplan => BackendKind::Netplan,
             Stack::NetworkManagerKeyfile => BackendKind::NmKeyfile,
-            Stack::Networkd => bail!(
-                "this system runs plain systemd-networkd: it needs the networkd backend \
-                 (/etc/systemd/network/*.network), which this enicfg does not have yet"
-            ),
-        })
+            Stack::Networkd => BackendKind::Networkd,
+        }
     }
 
     /// The stack a backend is assumed to be read by when only `--backend` is given.
@@ -66,6 +63,7 @@ impl Stack {
             BackendKind::Ifupdown => Stack::Ifupdown { upstart: false },
             BackendKind::Netplan => Stack::Netplan,
             BackendKind::NmKeyfile => Stack::NetworkManagerKeyfile,
+            BackendKind::Networkd => Stack::Networkd,
         }
     }
 

@@ -186,7 +186,7 @@ fn render_text(detection: &Detection, rendered: &Rendered) -> Result<String> {
             .as_ref()
             .map_or("(any distro)".to_owned(), |d| d.pretty_name.clone()),
         detection.stack,
-        detection.stack.backend()?
+        detection.stack.backend()
     ));
     for f in &rendered.files {
         out.push_str(&format!(
@@ -211,7 +211,7 @@ fn cmd_render(args: &RenderArgs) -> Result<String> {
             let json = RenderJson {
                 distro: detection.distro.as_ref().map(|d| d.short()),
                 stack: detection.stack,
-                backend: detection.stack.backend()?,
+                backend: detection.stack.backend(),
                 rendered: &rendered,
             };
             Ok(serde_json::to_string_pretty(&json)? + "\n")
@@ -315,7 +315,7 @@ fn cmd_detect(args: &DetectArgs) -> Result<String> {
         backend: None,
     };
     let detection = detect(&target, &args.root)?;
-    let kind = detection.stack.backend()?;
+    let kind = detection.stack.backend();
     // The commands for an interface named IFNAME, as the backend renders them.
     let sample = Config::from_spec(&ConfigSpec {
         interfaces: vec![InterfaceSpec {

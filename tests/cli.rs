@@ -368,10 +368,10 @@ fn exit_codes() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("failed to read input file /nonexistent/eni.yaml"));
-    let out = enicfg(&["render", "--input", &input, "--distro", "amzn:2023"]);
+    let out = enicfg(&["render", "--input", &input, "--distro", "ubuntu:12.04"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("networkd backend"),
+        text(&out.stderr).contains("ubuntu version 12.04 is not in enicfg's distro table"),
         "{}",
         text(&out.stderr)
     );
@@ -397,7 +397,14 @@ fn exit_codes() {
 #[test]
 fn every_scenario_renders_for_every_backend_via_the_cli() {
     for fixture in common::scenario_fixtures() {
-        for backend in ["ifcfg-rh", "ifcfg-suse", "ifupdown", "netplan"] {
+        for backend in [
+            "ifcfg-rh",
+            "ifcfg-suse",
+            "ifupdown",
+            "netplan",
+            "nm-keyfile",
+            "networkd",
+        ] {
             let out = enicfg(&[
                 "render",
                 "--include-primary",

@@ -17,10 +17,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("alinux-4", "nm-keyfile"),
     ("amzn-2", "ifcfg-rh"),
     ("amzn-2018.03", "ifcfg-rh"),
-    (
-        "amzn-2023",
-        "error: this system runs plain systemd-networkd",
-    ),
+    ("amzn-2023", "networkd"),
     ("anolis-23", "nm-keyfile"),
     ("anolis-7.9", "ifcfg-rh"),
     ("anolis-8.8", "ifcfg-rh"),

@@ -8,13 +8,13 @@
 
 mod common;
 
+use common::networkd;
+
 use std::fs;
-use std::io::Read as _;
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use enicfg::backend::{self, FileOut, Rendered};
 use enicfg::distro::Stack;
@@ -545,103 +545,6 @@ fn names_yaml_would_misread_survive_the_real_parser() {
 // For real: systemd-networkd in a throw-away namespace (verifying.md §6.3).
 // ---------------------------------------------------------------------------------------------
 
-const NETWORKD: &str = "/lib/systemd/systemd-networkd";
-
-/// networkd running inside a namespace; killed by PID on drop.
-struct Networkd {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Networkd {
-    fn start(ns: &common::Netns, cfg: &Path, log: PathBuf) -> Networkd {
-        let script = format!(
-            "mount -t tmpfs tmpfs /run/systemd && mkdir -p /run/systemd/network /run/systemd/netif \
-             && chown systemd-network: /run/systemd/netif && mount -t tmpfs tmpfs /etc/systemd/network \
-             && cp {cfg}/*.network /run/systemd/network/ && mount -o remount,ro,bind /sys \
-             && exec env SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console {NETWORKD}",
-            cfg = cfg.display()
-        );
-        let out = fs::File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        // `ip netns exec`, `unshare` (without --fork) and `sh -c exec` all exec: the child's PID
-        // is networkd's.
-        let child = ns
-            .exec("unshare")
-            .args(["-m", "--propagation", "private", "sh", "-c", &script])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        Networkd { child, log }
-    }
-
-    fn log(&self) -> String {
-        let mut s = String::new();
-        if let Ok(mut f) = fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut s);
-        }
-        s
-    }
-
-    /// Waits until every interface is configured; panics on failure or timeout.
-    fn wait_settled(&mut self, ifnames: &[&str], deadline: Duration) {
-        let start = Instant::now();
-        loop {
-            let log = self.log();
-            let mut done = 0;
-            for ifname in ifnames {
-                let failed = format!("{ifname}: State changed: configuring -> failed");
-                assert!(!log.contains(&failed), "{ifname} failed:\n{log}");
-                let configured = format!("{ifname}: State changed: configuring -> configured");
-                let settled = format!(
-                    "{ifname}: link_check_ready(): dynamic addresses or routes are not configured."
-                );
-                if log.contains(&configured) || log.contains(&settled) {
-                    done += 1;
-                }
-            }
-            if done == ifnames.len() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("networkd exited ({status}):\n{log}");
-            }
-            assert!(
-                start.elapsed() < deadline,
-                "networkd did not settle in {deadline:?}:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Networkd {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .output();
-        let _ = self.child.wait();
-    }
-}
-
-/// Config-parser complaints: `/run/systemd/network/FILE:LINE: ...`.
-fn parser_lines(log: &str) -> Vec<&str> {
-    log.lines()
-        .filter(|l| {
-            let Some(rest) = l.strip_prefix("/run/systemd/network/") else {
-                return false;
-            };
-            let Some((_, after)) = rest.split_once(':') else {
-                return false;
-            };
-            let digits = after.chars().take_while(char::is_ascii_digit).count();
-            digits > 0 && after[digits..].starts_with(": ")
-        })
-        .collect()
-}
-
 /// Metrics `common::kernel_state` treats as stack defaults and drops.
 fn visible_metric(m: Option<u32>) -> Option<u32> {
     m.filter(|m| !matches!(m, 0 | 100 | 256 | 1024 | 1003))
@@ -822,33 +725,12 @@ fn network_files_for(config: &Config, extra_root: Option<&Path>) -> TempDir {
     cfg
 }
 
-/// Runs networkd in `ns` with the files of `cfg` until every interface of `config` is
-/// configured, and returns the kernel state dumped before networkd is stopped. Fails on any
-/// networkd config-parser complaint.
-fn run_networkd(ns: &common::Netns, cfg: &Path, config: &Config) -> String {
-    let names: Vec<&str> = config.interfaces.iter().map(|i| i.name.as_str()).collect();
-    let logdir = tempfile::tempdir().unwrap();
-    let mut networkd = Networkd::start(ns, cfg, logdir.path().join("networkd.log"));
-    networkd.wait_settled(&names, Duration::from_secs(30));
-    // Dump before stopping networkd (it drops DHCP addresses on exit).
-    let state = common::kernel_state(ns, &names);
-    drop(networkd);
-    let log = fs::read_to_string(logdir.path().join("networkd.log")).unwrap();
-    let parser = parser_lines(&log);
-    assert!(
-        parser.is_empty(),
-        "networkd config-parser complaints:\n{}",
-        parser.join("\n")
-    );
-    state
-}
-
-/// Adds one veth per interface (name and MAC from the model) to `ns`.
-fn add_links(ns: &common::Netns, config: &Config) {
-    for iface in &config.interfaces {
-        let mac = iface.mac.map(|m| m.to_string());
-        ns.add_veth(iface.name.as_str(), mac.as_deref());
-    }
+/// netplan's generated files go to /run/systemd/network, where netplan writes them.
+fn installs(cfg: &TempDir) -> Vec<networkd::Install> {
+    vec![networkd::Install {
+        from: cfg.path().to_path_buf(),
+        to: "/run/systemd/network",
+    }]
 }
 
 /// Renders a fixture, generates with netplan, applies the `.network` files with the real
@@ -857,8 +739,8 @@ fn apply_for_real(fixture: &str, extra_root: Option<&Path>) {
     let config = common::load_config(&common::fixture(&format!("eni/{fixture}")));
     let cfg = network_files_for(&config, extra_root);
     let ns = common::Netns::new();
-    add_links(&ns, &config);
-    let state = run_networkd(&ns, cfg.path(), &config);
+    networkd::add_links(&ns, &config);
+    let state = networkd::run(&ns, &installs(&cfg), &config, false);
     check_kernel_state(&config, &state);
 }
 
@@ -917,42 +799,9 @@ fn the_kernel_check_can_fail() {
 fn dhcp_for_real(config: &Config) -> String {
     let cfg = network_files_for(config, None);
     let ns = common::Netns::new();
-    add_links(&ns, config);
-    let srv = common::Netns::new();
-    let ifname = config.interfaces[0].name.as_str();
-    let peer = common::peer_name(ifname);
-    ns.ip(&["link", "set", &peer, "netns", &srv.name]);
-    srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
-    srv.ip(&["link", "set", &peer, "up"]);
-    let work = tempfile::tempdir().unwrap();
-    let mut dnsmasq = srv
-        .exec("dnsmasq")
-        .args([
-            "--keep-in-foreground",
-            "--port=0",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            &format!("--interface={peer}"),
-            "--except-interface=lo",
-            "--dhcp-range=10.0.2.100,10.0.2.199,255.255.255.0,1h",
-            "--dhcp-option=3,10.0.2.1",
-            "--dhcp-authoritative",
-            "--dhcp-leasefile=/dev/null",
-        ])
-        .arg(format!(
-            "--pid-file={}",
-            work.path().join("dnsmasq.pid").display()
-        ))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let state = run_networkd(&ns, cfg.path(), config);
-    let _ = Command::new("kill").arg(dnsmasq.id().to_string()).output();
-    let _ = dnsmasq.wait();
-    state
+    networkd::add_links(&ns, config);
+    let _server = networkd::Dnsmasq::start(&ns, config.interfaces[0].name.as_str(), false);
+    networkd::run(&ns, &installs(&cfg), config, true)
 }
 
 fn dhcp_config(default_route: bool) -> Config {

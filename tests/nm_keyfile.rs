@@ -308,6 +308,8 @@ macro_rules! real_apply {
 
 real_apply! {
     nm_applies_aliyun_eip_on_nic => "aliyun-eip-on-nic.yaml",
+    nm_applies_eight_nics => "eight-nics.yaml",
+    nm_applies_thirty_secondary_ips => "thirty-secondary-ips.yaml",
     nm_applies_aliyun_ipv4_ipv6 => "aliyun-ipv4-ipv6.yaml",
     nm_applies_full_secondary => "full-secondary.yaml",
     nm_applies_ipv6_only => "ipv6-only.yaml",

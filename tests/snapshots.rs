@@ -2,8 +2,8 @@
 //! output), holding every rendered file with its path and mode, and the apply commands; and one
 //! snapshot per invalid fixture holding its error message. Snapshots live in the top-level
 //! `snapshots/` folder. A snapshot only proves the output did not change: the real readers
-//! judge the same output in `tests/ifcfg.rs`, `tests/ifupdown.rs`, `tests/netplan.rs` and
-//! `tests/nm_keyfile.rs`.
+//! judge the same output in `tests/ifcfg.rs`, `tests/ifupdown.rs`, `tests/netplan.rs`,
+//! `tests/nm_keyfile.rs` and `tests/networkd.rs`.
 
 mod common;
 
@@ -41,6 +41,7 @@ const STACKS: &[(&str, Stack)] = &[
     ("ifupdown", Stack::Ifupdown { upstart: false }),
     ("netplan", Stack::Netplan),
     ("nm-keyfile", Stack::NetworkManagerKeyfile),
+    ("networkd", Stack::Networkd),
 ];
 
 fn show(result: anyhow::Result<Rendered>) -> String {

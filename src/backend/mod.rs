@@ -33,6 +33,7 @@ pub mod ifcfg_rh;
 pub mod ifcfg_suse;
 pub mod ifupdown;
 pub mod netplan;
+pub mod networkd;
 pub mod nm_keyfile;
 pub mod quote;
 
@@ -60,6 +61,8 @@ pub enum BackendKind {
     Netplan,
     /// NetworkManager keyfiles under `/etc/NetworkManager/system-connections/`.
     NmKeyfile,
+    /// systemd-networkd `.network` files under `/etc/systemd/network/`.
+    Networkd,
 }
 
 impl BackendKind {
@@ -71,6 +74,7 @@ impl BackendKind {
             BackendKind::Ifupdown => "ifupdown",
             BackendKind::Netplan => "netplan",
             BackendKind::NmKeyfile => "nm-keyfile",
+            BackendKind::Networkd => "networkd",
         }
     }
 }
@@ -138,11 +142,12 @@ pub fn backend_for(kind: BackendKind) -> &'static dyn Backend {
         BackendKind::Ifupdown => &ifupdown::Ifupdown,
         BackendKind::Netplan => &netplan::Netplan,
         BackendKind::NmKeyfile => &nm_keyfile::NmKeyfile,
+        BackendKind::Networkd => &networkd::Networkd,
     }
 }
 
 /// Renders a config for a stack.
 pub fn render(config: &Config, stack: Stack, root: &RootFacts) -> Result<Rendered> {
-    let kind = stack.backend()?;
+    let kind = stack.backend();
     backend_for(kind).render(config, &Context { stack, root })
 }

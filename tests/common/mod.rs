@@ -8,6 +8,7 @@
 
 pub mod expected;
 pub mod ifupdown;
+pub mod networkd;
 pub mod nm;
 
 use std::path::{Path, PathBuf};
@@ -212,13 +213,30 @@ pub fn kernel_state(ns: &Netns, ifnames: &[&str]) -> String {
             .ip(&[fam, "rule", "show"])
             .lines()
             .filter(|l| !matches!(l.split(':').next(), Some("0" | "32766" | "32767")))
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(normalize_rule)
             .collect();
         rules.sort();
         out.push_str(&rules.join("\n"));
     }
     out.push('\n');
     out
+}
+
+/// A rule with whitespace collapsed and `proto X` dropped (networkd marks its rules
+/// `proto static`; the protocol is renderer noise like a route's).
+fn normalize_rule(line: &str) -> String {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let mut kept = Vec::new();
+    let mut i = 0;
+    while i < f.len() {
+        if f[i] == "proto" {
+            i += 2;
+        } else {
+            kept.push(f[i]);
+            i += 1;
+        }
+    }
+    kept.join(" ")
 }
 
 fn normalize_route(line: &str, ifnames: &[&str]) -> Option<String> {
