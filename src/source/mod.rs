@@ -4,3 +4,5 @@
 
 pub mod file;
 pub mod flags;
+pub mod imds;
+pub mod metadata;
