@@ -118,6 +118,16 @@ fn no_orphaned_snapshots() {
         expected.insert(format!("error@{f}.snap"));
     }
     expected.insert("distro-table.snap".to_owned());
+    // tests/metadata.rs: cloud metadata documents.
+    for f in names("metadata") {
+        expected.insert(format!("metadata-model@{f}.snap"));
+        for (stack, _) in STACKS {
+            expected.insert(format!("metadata-{stack}@{f}.snap"));
+        }
+    }
+    for f in names("metadata-invalid") {
+        expected.insert(format!("metadata-error@{f}.snap"));
+    }
     let mut orphans = Vec::new();
     for e in std::fs::read_dir(dir.join("snapshots")).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
