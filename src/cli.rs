@@ -70,6 +70,9 @@ pub struct SourceArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct MetadataArgs {
     /// Read the NICs live from this cloud's instance metadata service (Huawei: openstack).
+    /// Each secondary NIC gets its private IPs (primary first) and the gateway the cloud
+    /// publishes; AWS publishes none, so the subnet's base address + 1 (the VPC router) is
+    /// used, and said in a note. The primary NIC is left alone unless --include-primary.
     #[arg(
         long,
         value_enum,
@@ -78,7 +81,8 @@ pub struct MetadataArgs {
         help_heading = "Cloud metadata"
     )]
     pub imds: Option<Cloud>,
-    /// Kind of the metadata document given with --input (default: detected from its shape).
+    /// Kind of the metadata document given with --input (default: detected from its shape):
+    /// the JSON tree `enicfg fetch` prints, or OpenStack/Huawei network_data.json.
     #[arg(
         long,
         value_enum,

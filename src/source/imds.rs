@@ -323,8 +323,16 @@ impl Client {
             }
             let sub = format!("{path}{line}");
             if is_dir {
-                if let Some(dir) = self.crawl_dir(&sub)? {
-                    out.insert(name.to_owned(), Value::Object(dir));
+                match self.crawl_dir(&sub)? {
+                    Some(dir) => {
+                        out.insert(name.to_owned(), Value::Object(dir));
+                    }
+                    // A detached NIC stays listed for minutes while its keys answer 404.
+                    None => self.notes.push(format!(
+                        "GET {} answered 404 although {} lists it: skipped (a detached NIC stays listed for a while)",
+                        self.url(&sub),
+                        self.url(path)
+                    )),
                 }
             } else if let Reply::Ok(body) = self.get(&sub)? {
                 out.insert(name.to_owned(), Value::String(body));
