@@ -773,3 +773,40 @@ fn without_wait_for_a_late_nic_is_reported_not_ignored() {
     assert!(err.contains("lists only the primary NIC"), "{err}");
     assert_eq!(tree_of(root.path()), before);
 }
+
+#[test]
+fn a_saved_fetch_renders_the_same_offline() {
+    let server = Server::start(ec2_state("aliyun.json", Some(aliyun_token(usize::MAX))));
+    let root = guest_root(&[("eth0", "00:16:3e:0a:00:01"), ("eth1", "00:16:3e:0a:00:02")]);
+    let r = root.path().to_str().unwrap();
+    let out = run(&["fetch", "--cloud", "aliyun", "--endpoint", &server.url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let saved = root.path().join("nics.json");
+    fs::write(&saved, &out.stdout).unwrap();
+    let live = run(&[
+        "render",
+        "--imds",
+        "aliyun",
+        "--endpoint",
+        &server.url,
+        "--root",
+        r,
+        "--format",
+        "json",
+    ]);
+    let offline = run(&[
+        "render",
+        "--input",
+        saved.to_str().unwrap(),
+        "--root",
+        r,
+        "--format",
+        "json",
+    ]);
+    assert!(live.status.success(), "{}", text(&live.stderr));
+    assert!(offline.status.success(), "{}", text(&offline.stderr));
+    assert_eq!(text(&live.stdout), text(&offline.stdout));
+    assert!(
+        text(&live.stdout).contains("ROUTING") || text(&live.stdout).contains("routing-policy")
+    );
+}
