@@ -428,7 +428,17 @@ fn load_metadata(source: &SourceArgs, root: &Path) -> Result<Loaded> {
             return Ok(Loaded::Schema(text, origin));
         };
         let cloud = match m.cloud {
-            Some(c) => c,
+            Some(c) => {
+                if let Ok(seen) = metadata::detect(&doc)
+                    && seen != c
+                {
+                    return Err(UsageError(format!(
+                        "--cloud {c}, but {origin} has the shape of {seen} metadata: drop --cloud or pass --cloud {seen}"
+                    ))
+                    .into());
+                }
+                c
+            }
             None => metadata::detect(&doc)
                 .with_context(|| format!("{origin}: cannot tell which cloud's metadata this is"))?,
         };

@@ -415,7 +415,12 @@ fn guest_names_come_from_sysfs_or_ifname() {
         "--ifname",
         "52:54:00:ab:cd:02=eth1",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("has the shape of tencent metadata"),
+        "{}",
+        text(&out.stderr)
+    );
     // Metadata-only flags on our own schema are a usage error.
     let own = common::fixture("eni/full-secondary.yaml")
         .display()
