@@ -113,7 +113,7 @@ pub struct MetadataArgs {
 /// How to reach a metadata service.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServiceArgs {
-    /// Metadata service base URL, http://HOST[:PORT] (default: the cloud's documented address:
+    /// Metadata service base URL, http://HOST or http://HOST:PORT (default: the cloud's documented address:
     /// aws/openstack 169.254.169.254, aliyun 100.100.100.200, tencent 169.254.0.23).
     #[arg(long, value_name = "URL", help_heading = "Metadata service")]
     pub endpoint: Option<String>,

@@ -40,7 +40,7 @@ pub const TOKEN_TTL: &str = "21600";
 /// How to reach the service.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Base URL (`http://HOST[:PORT]`); `None` for the cloud's documented address.
+    /// Base URL (`http://HOST or http://HOST:PORT`); `None` for the cloud's documented address.
     pub endpoint: Option<String>,
     /// Overall deadline for the whole crawl, retries and waiting included.
     pub timeout: Duration,
@@ -128,7 +128,7 @@ impl Client {
         let base = base.trim_end_matches('/').to_owned();
         if !base.starts_with("http://") {
             bail!(
-                "--endpoint {base:?}: expected http://HOST[:PORT] (metadata services speak plain HTTP)"
+                "--endpoint {base:?}: expected http://HOST or http://HOST:PORT (metadata services speak plain HTTP)"
             );
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
