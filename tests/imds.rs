@@ -577,10 +577,10 @@ fn bursts_of_429_and_5xx_and_a_slow_response_are_retried() {
     );
     st.faults.insert(
         leaf.into(),
-        [Fault::Delay(Duration::from_secs(3)), Fault::Status(502)].into(),
+        [Fault::Delay(Duration::from_secs(5)), Fault::Status(502)].into(),
     );
     let server = Server::start(st);
-    let doc = fetch("aws", &server, &["--request-timeout", "0.5"]);
+    let doc = fetch("aws", &server, &["--request-timeout", "2"]);
     assert_eq!(doc, nic_part(&sample("aws.json")));
     let log = server.log();
     let tries = |p: &str| {
