@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::backend::BackendKind;
 use crate::source::flags::InterfaceFlags;
+use crate::source::metadata::Cloud;
 
 /// Configure secondary elastic network interfaces (ENIs) inside cloud Linux guests.
 ///
@@ -45,13 +46,22 @@ pub enum Command {
     /// files under ROOT that shadow enicfg's (an earlier-sorting networkd file, a netplan
     /// catch-all, a NetworkManager profile that wins).
     Verify(VerifyArgs),
+    /// Crawl the NIC part of a cloud's metadata service and print it as a JSON document.
+    ///
+    /// The document has the shape `--input` accepts (EC2-style trees as nested objects with the
+    /// raw string values; OpenStack/Huawei `network_data.json` as served), so a pipeline can
+    /// save it and render later: `enicfg fetch --cloud aws > nics.json`, then
+    /// `enicfg write --input nics.json`. Fails, naming the URL and how, rather than print an
+    /// incomplete document.
+    Fetch(FetchArgs),
 }
 
 /// Where the interface description comes from.
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
-    /// Interface description (YAML or JSON, see README "Input schema"); `-` reads stdin.
-    #[arg(long, short = 'i', value_name = "FILE", conflicts_with = "iface")]
+    /// Interface description (YAML or JSON, see README "Input schema"), or a saved cloud
+    /// metadata document (see --cloud); `-` reads stdin.
+    #[arg(long, short = 'i', value_name = "FILE")]
     pub input: Option<PathBuf>,
     /// Also configure interfaces marked `primary: true` (left alone by default).
     #[arg(long)]
@@ -59,6 +69,103 @@ pub struct SourceArgs {
     /// One interface described by flags.
     #[command(flatten)]
     pub flags: InterfaceFlags,
+    /// Cloud metadata as the source.
+    #[command(flatten)]
+    pub metadata: MetadataArgs,
+}
+
+/// Cloud metadata as the source: a saved document (`--input`) or the live service (`--imds`).
+///
+/// Each secondary NIC becomes one interface: its private IPs (primary first), the prefix from
+/// the netmask or subnet CIDR, the gateway the cloud publishes — on AWS, which publishes none,
+/// the VPC subnet router, i.e. the subnet's base address + 1 — and policy routing. With
+/// `--dhcp`, secondary NICs use DHCP instead of static addresses.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MetadataArgs {
+    /// Read the NICs live from this cloud's instance metadata service (Huawei: openstack).
+    /// Each secondary NIC gets its private IPs (primary first) and the gateway the cloud
+    /// publishes; AWS publishes none, so the subnet's base address + 1 (the VPC router) is
+    /// used, and said in a note. The primary NIC is left alone unless --include-primary.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "CLOUD",
+        conflicts_with = "input",
+        help_heading = "Cloud metadata"
+    )]
+    pub imds: Option<Cloud>,
+    /// Kind of the metadata document given with --input (default: detected from its shape):
+    /// the JSON tree `enicfg fetch` prints, or OpenStack/Huawei network_data.json.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "CLOUD",
+        requires = "input",
+        help_heading = "Cloud metadata"
+    )]
+    pub cloud: Option<Cloud>,
+    /// Name a NIC's guest interface, MAC=NAME (repeatable; MAC in any case). Needed in image
+    /// builds, where the NIC is not under ROOT/sys/class/net yet.
+    #[arg(
+        long = "ifname",
+        value_name = "MAC=NAME",
+        help_heading = "Cloud metadata"
+    )]
+    pub ifnames: Vec<String>,
+    /// No policy routing for secondary NICs. By default each gets its own table, with rule
+    /// priority = table = 10000 + 100*card + device on AWS (network-card, device-number), and
+    /// 10000 + N elsewhere (N = the number ending the interface name, eth2 -> 10002, or the
+    /// NIC's position in MAC order when names carry no distinct number).
+    #[arg(long, help_heading = "Cloud metadata")]
+    pub no_policy_routing: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub service: ServiceArgs,
+}
+
+/// How to reach a metadata service.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServiceArgs {
+    /// Metadata service base URL, http://HOST or http://HOST:PORT (default: the cloud's documented address:
+    /// aws/openstack 169.254.169.254, aliyun 100.100.100.200, tencent 169.254.0.23).
+    #[arg(long, value_name = "URL", help_heading = "Metadata service")]
+    pub endpoint: Option<String>,
+    /// Overall deadline of the crawl, retries and --wait-for included [default: 60].
+    #[arg(long, value_name = "SECS", help_heading = "Metadata service")]
+    pub timeout: Option<f64>,
+    /// Timeout of each HTTP request; timeouts, 429 and 5xx are retried with back-off
+    /// [default: 5].
+    #[arg(long, value_name = "SECS", help_heading = "Metadata service")]
+    pub request_timeout: Option<f64>,
+    /// Wait (up to --timeout) until this NIC is listed with its addresses; repeatable. New
+    /// NICs show up in metadata late.
+    #[arg(
+        long = "wait-for",
+        value_name = "MAC",
+        help_heading = "Metadata service"
+    )]
+    pub wait_for: Vec<String>,
+}
+
+impl ServiceArgs {
+    /// True when any service flag was given.
+    pub fn any(&self) -> bool {
+        self.endpoint.is_some()
+            || self.timeout.is_some()
+            || self.request_timeout.is_some()
+            || !self.wait_for.is_empty()
+    }
+}
+
+/// `enicfg fetch`.
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// The cloud whose metadata service to crawl (Huawei: openstack).
+    #[arg(long, value_enum, value_name = "CLOUD")]
+    pub cloud: Cloud,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub service: ServiceArgs,
 }
 
 /// Which system the files are for (at most one; default: detect from ROOT's os-release).

@@ -24,7 +24,8 @@ use serde::Serialize;
 
 use crate::backend::{BackendKind, Rendered};
 use crate::cli::{
-    Command, DetectArgs, Format, RenderArgs, SourceArgs, TargetArgs, VerifyArgs, WriteArgs,
+    Command, DetectArgs, FetchArgs, Format, RenderArgs, ServiceArgs, SourceArgs, TargetArgs,
+    VerifyArgs, WriteArgs,
 };
 use crate::distro::{Detection, Stack};
 use crate::model::{Config, ConfigSpec, FamilySpec, InterfaceSpec};
@@ -59,12 +60,13 @@ pub fn run(command: &Command) -> Result<Outcome> {
         Command::Render(args) => cmd_render(args).map(done),
         Command::Write(args) => cmd_write(args).map(done),
         Command::Detect(args) => cmd_detect(args).map(done),
+        Command::Fetch(args) => cmd_fetch(args).map(done),
         Command::Verify(args) => cmd_verify(args),
     }
 }
 
 fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
-    let config = load_config(&args.source)?;
+    let config = load_config_in(&args.source, &args.root)?;
     let state = verify::KernelState::read(args.netns.as_deref(), &config)?;
     let mut report = verify::compare(&config, &state);
     report
@@ -80,12 +82,24 @@ fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
     })
 }
 
-/// Source -> validated model (primary interfaces dropped unless asked for).
+/// Source -> validated model (primary interfaces dropped unless asked for); cloud metadata
+/// NICs are matched against `/sys/class/net`.
 pub fn load_config(source: &SourceArgs) -> Result<Config> {
-    let spec = match (&source.input, source.flags.any()) {
-        (Some(path), _) => source::file::load(path)?,
-        (None, true) => source.flags.to_spec()?,
-        (None, false) => {
+    load_config_in(source, Path::new("/"))
+}
+
+/// [`load_config`], matching cloud metadata NICs against `ROOT/sys/class/net`.
+pub fn load_config_in(source: &SourceArgs, root: &Path) -> Result<Config> {
+    let spec = match (
+        load_metadata(source, root)?,
+        &source.input,
+        source.flags.any(),
+    ) {
+        (Loaded::Metadata(config), _, _) => return Ok(config),
+        (Loaded::Schema(text, origin), _, _) => source::file::parse(&text, &origin)?,
+        (Loaded::NotRead, Some(path), _) => source::file::load(path)?,
+        (Loaded::NotRead, None, true) => source.flags.to_spec()?,
+        (Loaded::NotRead, None, false) => {
             return Err(UsageError(
                 "no interface given: pass --input FILE (or - for stdin), or describe one interface with --name and --address/--dhcp"
                     .into(),
@@ -202,7 +216,7 @@ fn render_text(detection: &Detection, rendered: &Rendered) -> Result<String> {
 }
 
 fn cmd_render(args: &RenderArgs) -> Result<String> {
-    let config = load_config(&args.source)?;
+    let config = load_config_in(&args.source, &args.root)?;
     let detection = detect(&args.target, &args.root)?;
     let rendered = render(&config, &detection, &args.root)?;
     match args.format {
@@ -227,7 +241,7 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
         ))
         .into());
     }
-    let config = load_config(&args.source)?;
+    let config = load_config_in(&args.source, &args.root)?;
     let detection = detect(&args.target, &args.root)?;
     let rendered = render(&config, &detection, &args.root)?;
     let plan = write::plan(&args.root, &rendered.files)?;
@@ -364,4 +378,151 @@ fn cmd_detect(args: &DetectArgs) -> Result<String> {
             Ok(out)
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cloud metadata (saved documents and the live service).
+// ---------------------------------------------------------------------------------------------
+
+fn seconds(flag: &str, value: Option<f64>, default: f64) -> Result<std::time::Duration> {
+    let v = value.unwrap_or(default);
+    std::time::Duration::try_from_secs_f64(v)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            UsageError(format!("{flag} {v}: expected a number of seconds above 0")).into()
+        })
+}
+
+fn imds_settings(service: &ServiceArgs) -> Result<source::imds::Settings> {
+    let wait_for = service
+        .wait_for
+        .iter()
+        .map(|m| {
+            m.parse::<model::MacAddr>()
+                .map_err(|e| anyhow::Error::from(UsageError(format!("--wait-for: {e}"))))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(source::imds::Settings {
+        endpoint: service.endpoint.clone(),
+        timeout: seconds("--timeout", service.timeout, 60.0)?,
+        request_timeout: seconds("--request-timeout", service.request_timeout, 5.0)?,
+        wait_for,
+    })
+}
+
+fn print_notes(notes: &[String]) {
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+}
+
+/// What [`load_metadata`] found.
+enum Loaded {
+    /// A metadata source, validated.
+    Metadata(Config),
+    /// `--input` was read and is our own schema: (text, origin).
+    Schema(String, String),
+    /// Not a metadata source, and nothing was read.
+    NotRead,
+}
+
+/// The metadata source, when the command line asks for one.
+fn load_metadata(source: &SourceArgs, root: &Path) -> Result<Loaded> {
+    use source::metadata;
+    let m = &source.metadata;
+    let mut iface_flags = source.flags.clone();
+    iface_flags.dhcp = false;
+    if iface_flags.any() && (m.imds.is_some() || source.input.is_some()) {
+        return Err(UsageError(
+            "interface flags (--name, --address, ...) describe one interface instead of --input or --imds: use one or the other".into(),
+        )
+        .into());
+    }
+    if m.imds.is_none() && m.service.any() {
+        return Err(UsageError(
+            "--endpoint, --timeout, --request-timeout and --wait-for apply to --imds only".into(),
+        )
+        .into());
+    }
+    let opts = metadata::Options {
+        include_primary: source.include_primary,
+        no_policy_routing: m.no_policy_routing,
+        dhcp: source.flags.dhcp,
+        ifnames: m.ifnames.clone(),
+    };
+    let (cloud, doc, origin) = if let Some(cloud) = m.imds {
+        let settings = imds_settings(&m.service)?;
+        let endpoint = settings
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| source::imds::default_endpoint(cloud).to_owned());
+        let fetched = source::imds::fetch(cloud, &settings).with_context(|| {
+            format!("cannot read the {cloud} metadata service at {endpoint}; nothing was written")
+        })?;
+        print_notes(&fetched.notes);
+        (
+            cloud,
+            fetched.doc,
+            format!("the {cloud} metadata service at {endpoint}"),
+        )
+    } else if let Some(path) = &source.input {
+        let (text, origin) = source::file::read(path)?;
+        let doc = if m.cloud.is_some() {
+            Some(metadata::parse_document(&text, &origin)?)
+        } else if text.trim_start().starts_with('{') {
+            serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .filter(metadata::looks_like_metadata)
+        } else {
+            None
+        };
+        let Some(doc) = doc else {
+            if source.flags.dhcp || !m.ifnames.is_empty() || m.no_policy_routing {
+                return Err(UsageError(format!(
+                    "--dhcp, --ifname and --no-policy-routing apply to cloud metadata, and {origin} is an interface description"
+                ))
+                .into());
+            }
+            return Ok(Loaded::Schema(text, origin));
+        };
+        let cloud = match m.cloud {
+            Some(c) => {
+                if let Ok(seen) = metadata::detect(&doc)
+                    && seen != c
+                {
+                    return Err(UsageError(format!(
+                        "--cloud {c}, but {origin} has the shape of {seen} metadata: drop --cloud or pass --cloud {seen}"
+                    ))
+                    .into());
+                }
+                c
+            }
+            None => metadata::detect(&doc)
+                .with_context(|| format!("{origin}: cannot tell which cloud's metadata this is"))?,
+        };
+        (cloud, doc, origin)
+    } else {
+        if !m.ifnames.is_empty() || m.no_policy_routing {
+            return Err(UsageError(
+                "--ifname and --no-policy-routing apply to cloud metadata (--input DOCUMENT or --imds CLOUD)".into(),
+            )
+            .into());
+        }
+        return Ok(Loaded::NotRead);
+    };
+    let decoded = metadata::decode(cloud, &doc).with_context(|| format!("in {origin}"))?;
+    let converted = metadata::to_spec(cloud, decoded, &opts, root)
+        .with_context(|| format!("cannot map the NICs of {origin} to interfaces"))?;
+    print_notes(&converted.notes);
+    let config = Config::from_spec(&converted.spec)
+        .with_context(|| format!("invalid interface description from {origin}"))?;
+    Ok(Loaded::Metadata(config.select(source.include_primary)?))
+}
+
+fn cmd_fetch(args: &FetchArgs) -> Result<String> {
+    let settings = imds_settings(&args.service)?;
+    let fetched = source::imds::fetch(args.cloud, &settings)?;
+    print_notes(&fetched.notes);
+    Ok(serde_json::to_string_pretty(&fetched.doc)? + "\n")
 }

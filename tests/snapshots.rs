@@ -7,62 +7,10 @@
 
 mod common;
 
-use enicfg::backend::{self, Rendered};
-use enicfg::distro::Stack;
+use common::snap::{STACKS, settings, show};
+use enicfg::backend;
 use enicfg::model::Config;
 use enicfg::root::RootFacts;
-
-fn settings() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
-
-/// Every stack whose output differs, named for the snapshot.
-const STACKS: &[(&str, Stack)] = &[
-    ("ifcfg-rh-networkmanager", Stack::NetworkManagerIfcfg),
-    (
-        "ifcfg-rh-initscripts",
-        Stack::Initscripts {
-            sysv: false,
-            ec2_net_utils: false,
-        },
-    ),
-    (
-        "ifcfg-rh-amazon-linux-2",
-        Stack::Initscripts {
-            sysv: false,
-            ec2_net_utils: true,
-        },
-    ),
-    ("ifcfg-suse-wicked", Stack::Wicked),
-    ("ifcfg-suse-sles11", Stack::SuseSysconfig),
-    ("ifupdown", Stack::Ifupdown { upstart: false }),
-    ("netplan", Stack::Netplan),
-    ("nm-keyfile", Stack::NetworkManagerKeyfile),
-    ("networkd", Stack::Networkd),
-];
-
-fn show(result: anyhow::Result<Rendered>) -> String {
-    match result {
-        Err(e) => format!("error: {e:#}\n"),
-        Ok(r) => {
-            let mut out = String::new();
-            for f in &r.files {
-                out.push_str(&format!(
-                    "==> {} (mode {:04o}) <==\n{}\n",
-                    f.path, f.mode, f.contents
-                ));
-            }
-            out.push_str(&format!("restart: {}\n", r.commands.restart));
-            for c in &r.commands.interface {
-                out.push_str(&format!("apply:   {c}\n"));
-            }
-            out
-        }
-    }
-}
 
 #[test]
 fn rendered_scenarios() {
@@ -121,6 +69,16 @@ fn no_orphaned_snapshots() {
         expected.insert(format!("error@{f}.snap"));
     }
     expected.insert("distro-table.snap".to_owned());
+    // tests/metadata.rs: cloud metadata documents.
+    for f in names("metadata") {
+        expected.insert(format!("metadata-model@{f}.snap"));
+        for (stack, _) in STACKS {
+            expected.insert(format!("metadata-{stack}@{f}.snap"));
+        }
+    }
+    for f in names("metadata-invalid") {
+        expected.insert(format!("metadata-error@{f}.snap"));
+    }
     let mut orphans = Vec::new();
     for e in std::fs::read_dir(dir.join("snapshots")).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();

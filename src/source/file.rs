@@ -19,15 +19,21 @@ pub fn parse(text: &str, origin: &str) -> Result<ConfigSpec> {
 
 /// Reads and parses `path`, or standard input for `-`.
 pub fn load(path: &Path) -> Result<ConfigSpec> {
+    let (text, origin) = read(path)?;
+    parse(&text, &origin)
+}
+
+/// Reads `path` (standard input for `-`); returns the text and its name for errors.
+pub fn read(path: &Path) -> Result<(String, String)> {
     if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
             .context("failed to read the input from standard input")?;
-        parse(&text, "<stdin>")
+        Ok((text, "<stdin>".to_owned()))
     } else {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("failed to read input file {}", path.display()))?;
-        parse(&text, &path.display().to_string())
+        Ok((text, path.display().to_string()))
     }
 }

@@ -39,7 +39,8 @@ pub struct InterfaceFlags {
         help_heading = "Interface (instead of --input)"
     )]
     pub gateway: Option<String>,
-    /// Use DHCP for IPv4.
+    /// Use DHCP for IPv4. With cloud metadata: secondary NICs use DHCP instead of static
+    /// addresses (and so get no policy routing).
     #[arg(long, help_heading = "Interface (instead of --input)")]
     pub dhcp: bool,
     /// IPv6 address ADDR[/PREFIX]; repeatable.

@@ -10,6 +10,7 @@ pub mod expected;
 pub mod ifupdown;
 pub mod networkd;
 pub mod nm;
+pub mod snap;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,633 @@
+//! Cloud instance metadata as a source: a saved (or freshly crawled) metadata document becomes a
+//! [`ConfigSpec`], which [`Config::from_spec`](crate::model::Config::from_spec) then validates
+//! like any other input.
+//!
+//! Each cloud module (`aliyun`, `tencent`, `aws`, `openstack`) only decodes its document into
+//! cloud-neutral [`Nic`]s, with one decoder per key because every cloud encodes lists
+//! differently. This module then does what is common: pick the primary NIC, name each NIC from
+//! the guest's sysfs (or `--ifname`), number the policy tables and build the spec. Whatever is
+//! decided without the metadata saying so (AWS's gateway, IPv6 without a gateway, DHCP NICs
+//! without policy routing) comes back as a note for the user, never silently.
+//!
+//! Nothing here does network I/O (that is `source::imds`) or writes files.
+
+pub mod aliyun;
+pub mod aws;
+pub mod openstack;
+pub mod tencent;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::ValueEnum;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::model::{ConfigSpec, FamilySpec, InterfaceSpec, MacAddr, PolicyRoutingSpec, RouteSpec};
+use crate::root;
+
+/// The clouds whose metadata enicfg reads. Huawei Cloud is `openstack` (its `network_data.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    /// Alibaba Cloud ECS (`100.100.100.200`).
+    Aliyun,
+    /// Tencent Cloud CVM (`metadata.tencentyun.com`, i.e. `169.254.0.23`).
+    Tencent,
+    /// AWS EC2 (`169.254.169.254`, IMDSv2).
+    Aws,
+    /// OpenStack and Huawei Cloud `network_data.json` (`169.254.169.254`).
+    Openstack,
+}
+
+impl fmt::Display for Cloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Cloud::Aliyun => "aliyun",
+            Cloud::Tencent => "tencent",
+            Cloud::Aws => "aws",
+            Cloud::Openstack => "openstack",
+        })
+    }
+}
+
+/// Base for the policy-routing table and rule priority of every secondary NIC.
+pub const TABLE_BASE: u32 = 10000;
+
+/// One NIC as the metadata describes it, cloud-neutral.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Nic {
+    /// The MAC as the service spells it (Tencent: upper case).
+    pub key: String,
+    /// The parsed MAC.
+    pub mac: Option<MacAddr>,
+    /// The instance's primary NIC.
+    pub primary: bool,
+    /// `(network card, device index)` where the cloud publishes one (AWS).
+    pub device: Option<(u32, u32)>,
+    /// IPv4 addresses with their prefix, primary first.
+    pub ipv4: Vec<(Ipv4Addr, u8)>,
+    /// IPv4 gateway.
+    pub gateway4: Option<Ipv4Addr>,
+    /// IPv6 addresses with their prefix, primary first.
+    pub ipv6: Vec<(Ipv6Addr, u8)>,
+    /// IPv6 gateway.
+    pub gateway6: Option<Ipv6Addr>,
+    /// The cloud says IPv4 comes from DHCP (Huawei).
+    pub dhcp4: bool,
+    /// The cloud says IPv6 comes from DHCPv6/RA.
+    pub dhcp6: bool,
+    /// Link MTU, where published.
+    pub mtu: Option<u32>,
+    /// Extra routes through this NIC (OpenStack `routes`).
+    pub routes: Vec<RouteSpec>,
+}
+
+impl Nic {
+    fn mac(&self) -> Result<MacAddr> {
+        self.mac
+            .ok_or_else(|| anyhow!("NIC {}: no MAC address", self.key))
+    }
+}
+
+/// What a cloud module returns: the NICs in a stable order, and notes for the user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decoded {
+    /// The NICs, primary first, then in the cloud's order.
+    pub nics: Vec<Nic>,
+    /// Things decided without the metadata saying so.
+    pub notes: Vec<String>,
+}
+
+/// How the metadata becomes interfaces (the metadata flags of `render`/`write`).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Also configure the primary NIC.
+    pub include_primary: bool,
+    /// No policy routing for secondary NICs.
+    pub no_policy_routing: bool,
+    /// Secondary NICs use DHCP instead of static addresses.
+    pub dhcp: bool,
+    /// `--ifname MAC=NAME`, as given.
+    pub ifnames: Vec<String>,
+}
+
+/// A spec plus the notes explaining what was decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Converted {
+    /// The spec, to be validated by `Config::from_spec`.
+    pub spec: ConfigSpec,
+    /// Notes for the user (printed on stderr).
+    pub notes: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Documents: detection and decoding.
+// ---------------------------------------------------------------------------------------------
+
+/// Whether a parsed JSON value looks like a metadata document rather than our own schema.
+pub fn looks_like_metadata(doc: &Value) -> bool {
+    let Some(obj) = doc.as_object() else {
+        return false;
+    };
+    !obj.contains_key("interfaces")
+        && (obj.contains_key("network")
+            || obj.contains_key("links")
+            || obj.contains_key("networks"))
+}
+
+/// Tells the cloud from a document's shape. Fails, naming what was seen, when it cannot.
+pub fn detect(doc: &Value) -> Result<Cloud> {
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| anyhow!("a metadata document is a JSON object, got {}", kind_of(doc)))?;
+    if obj.contains_key("links") || obj.contains_key("networks") {
+        return Ok(Cloud::Openstack);
+    }
+    let macs = macs(obj)?;
+    let has = |key: &str| macs.values().any(|m| m.get(key).is_some());
+    if macs
+        .values()
+        .any(|m| m.get("local-ipv4s").is_some_and(Value::is_object))
+        || has("primary-local-ipv4")
+    {
+        return Ok(Cloud::Tencent);
+    }
+    if has("private-ipv4s") || has("primary-ip-address") || has("network-interface-id") {
+        return Ok(Cloud::Aliyun);
+    }
+    if has("device-number") || has("interface-id") || has("subnet-ipv4-cidr-block") {
+        return Ok(Cloud::Aws);
+    }
+    let keys: Vec<&str> = macs
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|m| m.keys().map(String::as_str))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    bail!(
+        "unknown cloud metadata shape: the NICs have keys [{}], which match none of aliyun \
+         (private-ipv4s), tencent (local-ipv4s/ directory), aws (device-number) or openstack \
+         (links/networks); force the kind with --cloud",
+        keys.join(", ")
+    )
+}
+
+/// Decodes a document of a known cloud into NICs.
+pub fn decode(cloud: Cloud, doc: &Value) -> Result<Decoded> {
+    match cloud {
+        Cloud::Aliyun => aliyun::decode(doc),
+        Cloud::Tencent => tencent::decode(doc),
+        Cloud::Aws => aws::decode(doc),
+        Cloud::Openstack => openstack::decode(doc),
+    }
+    .with_context(|| format!("invalid {cloud} metadata"))
+}
+
+/// `network.interfaces.macs` of an EC2-style document.
+pub(crate) fn macs(obj: &Map<String, Value>) -> Result<&Map<String, Value>> {
+    let mut cur = obj;
+    let mut path = String::new();
+    for key in ["network", "interfaces", "macs"] {
+        path = if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}/{key}")
+        };
+        cur = match cur.get(key) {
+            None => bail!("the document has no {path}/ directory: it lists no NICs"),
+            Some(Value::Object(m)) => m,
+            Some(v) => bail!(
+                "{path} is not a directory (a JSON object): got {}",
+                kind_of(v)
+            ),
+        };
+    }
+    if cur.is_empty() {
+        bail!("network/interfaces/macs/ is empty: the metadata lists no NICs");
+    }
+    Ok(cur)
+}
+
+/// A short description of a JSON value for error messages.
+pub(crate) fn kind_of(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "a directory (object)".into(),
+    }
+}
+
+/// A string leaf of an EC2-style directory: `None` when absent (HTTP 404 on the service).
+pub(crate) fn leaf<'a>(
+    dir: &'a Map<String, Value>,
+    who: &str,
+    key: &str,
+) -> Result<Option<&'a str>> {
+    match dir.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(v) => bail!(
+            "NIC {who}: {key} must be a string (the raw HTTP body), got {}",
+            kind_of(v)
+        ),
+    }
+}
+
+/// Like [`leaf`] for a key inside a sub-directory `dir_path` (named in errors).
+pub(crate) fn leaf_at<'a>(
+    dir: &'a Map<String, Value>,
+    who: &str,
+    key: &str,
+    dir_path: &str,
+) -> Result<Option<&'a str>> {
+    match dir.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(v) => bail!(
+            "NIC {who}: {dir_path}/{key} must be a string (the raw HTTP body), got {}",
+            kind_of(v)
+        ),
+    }
+}
+
+/// The top-level `mac` of an EC2-style document.
+pub(crate) fn top_mac(obj: &Map<String, Value>) -> Result<Option<&str>> {
+    match obj.get("mac") {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim())),
+        Some(v) => bail!("top-level mac must be a string, got {}", kind_of(v)),
+    }
+}
+
+/// Parses a MAC as listed by the service, naming the key on failure.
+pub(crate) fn parse_mac(who: &str, raw: &str) -> Result<MacAddr> {
+    raw.trim()
+        .parse::<MacAddr>()
+        .map_err(|e| anyhow!("NIC {who}: {e}"))
+}
+
+/// Parses one address of a family, naming NIC, key and value on failure.
+pub(crate) fn parse_ip<A: std::str::FromStr>(who: &str, key: &str, raw: &str) -> Result<A> {
+    raw.trim()
+        .parse::<A>()
+        .map_err(|_| anyhow!("NIC {who}: {key} value {raw:?} is not a valid address"))
+}
+
+/// A dotted netmask (IPv4 or IPv6) or a bare prefix length -> prefix length.
+pub(crate) fn netmask_prefix(who: &str, key: &str, raw: &str, max: u8) -> Result<u8> {
+    let raw_t = raw.trim();
+    if let Ok(p) = raw_t.parse::<u8>()
+        && p <= max
+    {
+        return Ok(p);
+    }
+    let bits: u128 = match raw_t.parse::<IpAddr>() {
+        Ok(IpAddr::V4(m)) if max == 32 => u128::from(u32::from(m)) << 96,
+        Ok(IpAddr::V6(m)) if max == 128 => u128::from(m),
+        _ => bail!("NIC {who}: {key} value {raw:?} is not a netmask"),
+    };
+    let ones = bits.leading_ones();
+    if bits.checked_shl(ones).unwrap_or(0) != 0 {
+        bail!("NIC {who}: {key} value {raw:?} is not a contiguous netmask");
+    }
+    u8::try_from(ones).map_err(|_| anyhow!("NIC {who}: {key} value {raw:?} is not a netmask"))
+}
+
+/// A CIDR block leaf (`10.0.2.0/24`).
+pub(crate) fn parse_cidr(who: &str, key: &str, raw: &str) -> Result<ipnet::IpNet> {
+    raw.trim()
+        .parse::<ipnet::IpNet>()
+        .map_err(|_| anyhow!("NIC {who}: {key} value {raw:?} is not a CIDR block like 10.0.2.0/24"))
+}
+
+/// Newline (LF or CRLF) separated list, blank lines dropped.
+pub(crate) fn lines(raw: &str) -> Vec<&str> {
+    raw.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// NICs -> spec.
+// ---------------------------------------------------------------------------------------------
+
+/// Reads `ROOT/sys/class/net/*/address`: (interface, lower-case MAC, has a `device` link).
+///
+/// NOTE: the entries of `/sys/class/net` are symlinks into `/sys/devices` by kernel design, so
+/// the directory entry is followed; the `address` file itself must be a regular file
+/// (`root::read_optional` refuses a symlink there).
+pub fn sysfs_macs(root: &Path) -> Result<Vec<(String, String, bool)>> {
+    let dir = root::in_root(root, "/sys/class/net");
+    let entries = match std::fs::read_dir(&dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("failed to list {}", dir.display())),
+        Ok(e) => e,
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(addr) = root::read_optional(root, &format!("/sys/class/net/{name}/address"))?
+        else {
+            continue;
+        };
+        let device = root::in_root(root, &format!("/sys/class/net/{name}/device"));
+        let physical = std::fs::symlink_metadata(device).is_ok();
+        out.push((name, addr.trim().to_ascii_lowercase(), physical));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Parses `--ifname MAC=NAME` values.
+fn parse_ifnames(raw: &[String]) -> Result<BTreeMap<MacAddr, String>> {
+    let mut out = BTreeMap::new();
+    for r in raw {
+        let Some((mac, name)) = r.split_once('=') else {
+            bail!("--ifname {r:?}: expected MAC=NAME, like 0e:1a:2b:3c:4d:02=eth1");
+        };
+        let mac: MacAddr = mac
+            .trim()
+            .parse()
+            .map_err(|e| anyhow!("--ifname {r:?}: {e}"))?;
+        if out.insert(mac, name.trim().to_owned()).is_some() {
+            bail!("--ifname {mac} is given twice");
+        }
+    }
+    Ok(out)
+}
+
+/// Finds the guest interface name of every NIC; lists all unmatched MACs at once.
+fn names(nics: &[Nic], ifnames: &[String], root: &Path) -> Result<Vec<String>> {
+    let overrides = parse_ifnames(ifnames)?;
+    let sysfs = if nics
+        .iter()
+        .all(|n| n.mac.is_some_and(|m| overrides.contains_key(&m)))
+    {
+        Vec::new()
+    } else {
+        sysfs_macs(root)?
+    };
+    let mut out = Vec::new();
+    let mut unmatched = Vec::new();
+    for nic in nics {
+        let mac = nic.mac()?;
+        if let Some(name) = overrides.get(&mac) {
+            out.push(name.clone());
+            continue;
+        }
+        let want = mac.to_string();
+        let mut found: Vec<&(String, String, bool)> =
+            sysfs.iter().filter(|(_, a, _)| *a == want).collect();
+        if found.len() > 1 {
+            // VLANs, bonds and macvlans copy their parent's MAC: keep the physical ones.
+            found.retain(|(_, _, physical)| *physical);
+        }
+        match found.as_slice() {
+            [one] => out.push(one.0.clone()),
+            [] => unmatched.push(want),
+            many => {
+                let list: Vec<&str> = many.iter().map(|(n, _, _)| n.as_str()).collect();
+                bail!(
+                    "MAC {want} belongs to several physical interfaces under {}: {}; name it with --ifname {want}=NAME",
+                    root::in_root(root, "/sys/class/net").display(),
+                    list.join(", ")
+                );
+            }
+        }
+    }
+    if !unmatched.is_empty() {
+        let example = unmatched.first().cloned().unwrap_or_default();
+        bail!(
+            "no interface under {} has MAC {}: in an image build (or before the NIC is attached) \
+             name each NIC with --ifname MAC=NAME, e.g. --ifname {example}=eth1",
+            root::in_root(root, "/sys/class/net").display(),
+            unmatched.join(", ")
+        );
+    }
+    Ok(out)
+}
+
+/// The number at the end of an interface name (`eth1` -> 1, `ens5` -> 5).
+fn name_number(name: &str) -> Option<u32> {
+    let digits: String = name
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().ok()
+}
+
+/// Device index of each secondary NIC where the cloud gives none: the number at the end of its
+/// interface name when every secondary NIC has a distinct one in 1..=99, else its position
+/// (1, 2, ...) among the secondary NICs in MAC order.
+fn fallback_indexes(names: &[&str], macs: &[MacAddr]) -> Vec<u32> {
+    let numbers: Vec<Option<u32>> = names.iter().map(|n| name_number(n)).collect();
+    let distinct: std::collections::BTreeSet<u32> = numbers.iter().flatten().copied().collect();
+    if numbers
+        .iter()
+        .all(|n| n.is_some_and(|n| (1..=99).contains(&n)))
+        && distinct.len() == names.len()
+    {
+        return numbers.into_iter().flatten().collect();
+    }
+    let mut order: Vec<usize> = (0..macs.len()).collect();
+    order.sort_by_key(|i| macs[*i]);
+    let mut out = vec![0; macs.len()];
+    for (pos, i) in order.into_iter().enumerate() {
+        out[i] = u32::try_from(pos + 1).unwrap_or(u32::MAX);
+    }
+    out
+}
+
+/// NICs -> spec: drops the primary unless asked for, names the NICs, numbers the policy tables.
+pub fn to_spec(cloud: Cloud, decoded: Decoded, opts: &Options, root: &Path) -> Result<Converted> {
+    let Decoded { nics, mut notes } = decoded;
+    let primary: Vec<String> = nics
+        .iter()
+        .filter(|n| n.primary)
+        .map(|n| n.key.clone())
+        .collect();
+    let nics: Vec<Nic> = nics
+        .into_iter()
+        .filter(|n| opts.include_primary || !n.primary)
+        .collect();
+    if !opts.include_primary {
+        // Notes about a NIC that is left alone would only confuse.
+        notes.retain(|n| !primary.iter().any(|p| n.starts_with(&format!("NIC {p}:"))));
+    }
+    if nics.is_empty() {
+        bail!(
+            "nothing to configure: the {cloud} metadata lists only the primary NIC {}, which is left \
+             alone unless --include-primary is given",
+            primary.join(", ")
+        );
+    }
+    let names = names(&nics, &opts.ifnames, root)?;
+
+    let secondary: Vec<usize> = (0..nics.len()).filter(|i| !nics[*i].primary).collect();
+    let sec_names: Vec<&str> = secondary.iter().map(|i| names[*i].as_str()).collect();
+    let sec_macs: Vec<MacAddr> = secondary.iter().filter_map(|i| nics[*i].mac).collect();
+    let fallback = fallback_indexes(&sec_names, &sec_macs);
+
+    let mut interfaces = Vec::new();
+    for (i, (nic, name)) in nics.iter().zip(&names).enumerate() {
+        let mac = nic.mac()?;
+        let dhcp4 = nic.dhcp4 || (opts.dhcp && !nic.primary && !nic.ipv4.is_empty());
+        let dhcp6 = nic.dhcp6 || (opts.dhcp && !nic.primary && !nic.ipv6.is_empty());
+        let ipv4 = if dhcp4 {
+            Some(FamilySpec {
+                dhcp: true,
+                ..FamilySpec::default()
+            })
+        } else if nic.ipv4.is_empty() {
+            None
+        } else {
+            Some(FamilySpec {
+                dhcp: false,
+                addresses: nic.ipv4.iter().map(|(a, p)| format!("{a}/{p}")).collect(),
+                gateway: nic.gateway4.map(|g| g.to_string()),
+            })
+        };
+        let ipv6 = if dhcp6 {
+            Some(FamilySpec {
+                dhcp: true,
+                ..FamilySpec::default()
+            })
+        } else if nic.ipv6.is_empty() {
+            None
+        } else {
+            if nic.gateway6.is_none() {
+                notes.push(format!(
+                    "{name} ({mac}): the {cloud} metadata publishes IPv6 addresses but no IPv6 gateway: \
+                     the addresses are configured statically without a gateway, so IPv6 from them \
+                     reaches only their subnet (no IPv6 default route, no IPv6 policy table)"
+                ));
+            }
+            Some(FamilySpec {
+                dhcp: false,
+                addresses: nic.ipv6.iter().map(|(a, p)| format!("{a}/{p}")).collect(),
+                gateway: nic.gateway6.map(|g| g.to_string()),
+            })
+        };
+        if ipv4.is_none() && ipv6.is_none() {
+            bail!(
+                "NIC {} ({name}): the metadata gives it no address and no DHCP: it may have been \
+                 attached a moment ago; retry with --wait-for {mac}, or use --dhcp",
+                nic.key
+            );
+        }
+        let has_static_gw =
+            (!dhcp4 && nic.gateway4.is_some()) || (!dhcp6 && nic.gateway6.is_some());
+        let policy_routing = if nic.primary || opts.no_policy_routing {
+            None
+        } else if !has_static_gw {
+            notes.push(format!(
+                "{name} ({mac}): no policy routing: its gateway is not known in advance (DHCP, or \
+                 no gateway in the metadata); pass static addresses or add the rules by hand"
+            ));
+            None
+        } else {
+            let table = match nic.device {
+                Some((card, device)) => TABLE_BASE + 100 * card + device,
+                None => {
+                    let pos = secondary.iter().position(|s| *s == i).unwrap_or(0);
+                    TABLE_BASE + fallback.get(pos).copied().unwrap_or(0)
+                }
+            };
+            Some(PolicyRoutingSpec {
+                table,
+                priority: Some(table),
+            })
+        };
+        interfaces.push(InterfaceSpec {
+            name: name.clone(),
+            mac: Some(mac.to_string()),
+            primary: nic.primary,
+            mtu: nic.mtu,
+            ipv4,
+            ipv6,
+            routes: nic.routes.clone(),
+            default_route: None,
+            metric: None,
+            policy_routing,
+        });
+    }
+    Ok(Converted {
+        spec: ConfigSpec { interfaces },
+        notes,
+    })
+}
+
+/// Parses document text as JSON, naming the origin on failure.
+pub fn parse_document(text: &str, origin: &str) -> Result<Value> {
+    serde_json::from_str(text).with_context(|| format!("{origin}: invalid JSON metadata document"))
+}
+
+/// Document text -> spec, for `--input FILE` with (or without) `--cloud`.
+pub fn load(
+    doc: &Value,
+    forced: Option<Cloud>,
+    opts: &Options,
+    root: &Path,
+) -> Result<(Cloud, Converted)> {
+    let cloud = match forced {
+        Some(c) => c,
+        None => detect(doc)?,
+    };
+    let decoded = decode(cloud, doc)?;
+    Ok((cloud, to_spec(cloud, decoded, opts, root)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netmasks() {
+        assert_eq!(
+            netmask_prefix("x", "netmask", "255.255.255.0", 32).unwrap(),
+            24
+        );
+        assert_eq!(netmask_prefix("x", "netmask", "0.0.0.0", 32).unwrap(), 0);
+        assert_eq!(
+            netmask_prefix("x", "netmask", "ffff:ffff:ffff:ffff::", 128).unwrap(),
+            64
+        );
+        assert_eq!(netmask_prefix("x", "netmask", "64", 128).unwrap(), 64);
+        let e = netmask_prefix("x", "netmask", "255.0.255.0", 32).unwrap_err();
+        assert!(e.to_string().contains("contiguous"), "{e}");
+        assert!(netmask_prefix("x", "netmask", "nope", 32).is_err());
+    }
+
+    #[test]
+    fn fallback_numbers_follow_names_or_mac_order() {
+        let m = |s: &str| s.parse::<MacAddr>().unwrap();
+        assert_eq!(
+            fallback_indexes(
+                &["eth2", "eth1"],
+                &[m("00:16:3e:00:00:01"), m("00:16:3e:00:00:02")]
+            ),
+            [2, 1]
+        );
+        assert_eq!(
+            fallback_indexes(
+                &["eth1", "ens1"],
+                &[m("00:16:3e:00:00:09"), m("00:16:3e:00:00:02")]
+            ),
+            [2, 1]
+        );
+    }
+}
