@@ -15,11 +15,10 @@ use std::fs;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use common::expected::{expected_state_all, mask_macs, sections};
 use common::ifupdown::{DEBIAN_CLOUD_MAIN, ifupdown_in, write_root};
-use common::{Netns, load_config, peer_name, require_root, run, run_ok, scenario_fixtures};
+use common::{Netns, load_config, require_root, run, run_ok, scenario_fixtures};
 use enicfg::backend::{Rendered, render};
 use enicfg::distro::Stack;
 use enicfg::model::{Config, Family};
@@ -601,104 +600,12 @@ fn static_fixtures_apply_and_undo_for_real() {
 // 3. DHCP against dnsmasq in a peer namespace.
 // ---------------------------------------------------------------------------------------------
 
-struct Pidfile(PathBuf);
-
-impl Drop for Pidfile {
-    fn drop(&mut self) {
-        if let Ok(pid) = fs::read_to_string(&self.0) {
-            let _ = Command::new("kill").arg(pid.trim()).output();
-        }
-    }
-}
-
 /// Applies a DHCP config for real and returns the normalized state while the lease is held,
 /// plus the state after ifdown.
 fn apply_dhcp(config: &Config) -> (String, String) {
-    let iface = &config.interfaces[0];
-    let name = iface.name.as_str();
+    let name = config.interfaces[0].name.to_string();
     let rendered = render_with(config, Some(DEBIAN_CLOUD_MAIN)).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("root");
-    let main = write_root(&root, &rendered, Some(DEBIAN_CLOUD_MAIN));
-    let hooks = root.join("etc/dhcp/dhclient-enter-hooks.d");
-    fs::create_dir_all(&hooks).unwrap();
-    let state = tmp.path().join("state");
-    fs::create_dir_all(&state).unwrap();
-
-    let ns = Netns::new();
-    let srv = Netns::new();
-    ns.add_veth(name, iface.mac.map(|m| m.to_string()).as_deref());
-    let peer = peer_name(name);
-    ns.ip(&["link", "set", &peer, "netns", &srv.name]);
-    srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
-    srv.ip(&["link", "set", &peer, "up"]);
-    let dnsmasq_pid = tmp.path().join("dnsmasq.pid");
-    run_ok(srv.exec("dnsmasq").args([
-        "--port=0",
-        "--no-resolv",
-        "--no-hosts",
-        "--bind-interfaces",
-        &format!("--interface={peer}"),
-        "--except-interface=lo",
-        "--dhcp-range=10.0.2.100,10.0.2.199,255.255.255.0,1h",
-        "--dhcp-option=3,10.0.2.1",
-        "--dhcp-authoritative",
-        "--dhcp-leasefile=/dev/null",
-        &format!("--pid-file={}", dnsmasq_pid.display()),
-    ]));
-    let _dnsmasq = Pidfile(dnsmasq_pid);
-
-    // One shell, one private mount namespace: dhclient's leases, pid file (/run) and hooks stay
-    // private, and ifdown finds the pid file ifup's dhclient wrote. `unshare -u` keeps
-    // dhclient-script's set_hostname away from the host's hostname.
-    let ready = tmp.path().join("ready");
-    let go = tmp.path().join("go");
-    let script = format!(
-        "set -e; mount -t tmpfs tmpfs /var/lib/dhcp; mount -t tmpfs tmpfs /run; \
-         mount --bind '{hooks}' /etc/dhcp/dhclient-enter-hooks.d; \
-         ifup -v --no-scripts -i '{main}' --state-dir '{state}' {name}; touch '{ready}'; \
-         while [ ! -e '{go}' ]; do sleep 0.1; done; \
-         ifdown -v --force --no-scripts -i '{main}' --state-dir '{state}' {name}",
-        hooks = hooks.display(),
-        main = main.display(),
-        state = state.display(),
-        ready = ready.display(),
-        go = go.display(),
-    );
-    let mut child = ns
-        .exec("unshare")
-        .args(["-u", "sh", "-c", &script])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !ready.exists() {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "ifup exited early ({status}):\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for the DHCP lease"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let during = ns.state(&[name]);
-    fs::write(&go, "").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "ifup/ifdown failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let after = ns.state(&[name]);
-    (during, after)
+    common::ifupdown::dhcp_apply(config, &rendered, |ns| ns.state(&[name.as_str()]))
 }
 
 fn dhcp_address(state: &str, name: &str) -> Option<String> {

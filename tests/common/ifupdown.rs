@@ -4,10 +4,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use enicfg::backend::Rendered;
+use enicfg::model::Config;
 
-use super::{Netns, run};
+use super::{Netns, peer_name, run, run_ok};
 
 /// The main file of Debian's cloud images (≤ 11): `source-directory` (names without a dot).
 pub const DEBIAN_CLOUD_MAIN: &str = "# This file describes the network interfaces available on your system\n\
@@ -98,4 +101,108 @@ pub fn ifupdown_in(ns: &Netns, cmd: &str, main: &Path, state: &Path, name: &str)
         out.status
     );
     text
+}
+
+/// Applies a DHCP rendering with `ifup` against dnsmasq in a peer namespace (verifying.md
+/// §6.5), calls `during` while the lease is up, then `ifdown`s; returns `during`'s result and the
+/// state after `ifdown`. One shell, one private mount namespace: dhclient's leases, pid file
+/// (/run) and the rendered enter hook stay private, and ifdown finds the pid file ifup's
+/// dhclient wrote. `unshare -u` keeps dhclient-script's set_hostname away from the host.
+pub fn dhcp_apply<T>(
+    config: &Config,
+    rendered: &Rendered,
+    during: impl FnOnce(&Netns) -> T,
+) -> (T, String) {
+    let iface = &config.interfaces[0];
+    let name = iface.name.as_str();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let main = write_root(&root, rendered, Some(DEBIAN_CLOUD_MAIN));
+    let hooks = root.join("etc/dhcp/dhclient-enter-hooks.d");
+    fs::create_dir_all(&hooks).unwrap();
+    let state = tmp.path().join("state");
+    fs::create_dir_all(&state).unwrap();
+
+    let ns = Netns::new();
+    let srv = Netns::new();
+    ns.add_veth(name, iface.mac.map(|m| m.to_string()).as_deref());
+    let peer = peer_name(name);
+    ns.ip(&["link", "set", &peer, "netns", &srv.name]);
+    srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
+    srv.ip(&["link", "set", &peer, "up"]);
+    let dnsmasq_pid = tmp.path().join("dnsmasq.pid");
+    run_ok(srv.exec("dnsmasq").args([
+        "--port=0",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        &format!("--interface={peer}"),
+        "--except-interface=lo",
+        "--dhcp-range=10.0.2.100,10.0.2.199,255.255.255.0,1h",
+        "--dhcp-option=3,10.0.2.1",
+        "--dhcp-authoritative",
+        "--dhcp-leasefile=/dev/null",
+        &format!("--pid-file={}", dnsmasq_pid.display()),
+    ]));
+    let _dnsmasq = Pidfile(dnsmasq_pid);
+
+    let ready = tmp.path().join("ready");
+    let go = tmp.path().join("go");
+    let script = format!(
+        "set -e; mount -t tmpfs tmpfs /var/lib/dhcp; mount -t tmpfs tmpfs /run; \
+         mount --bind '{hooks}' /etc/dhcp/dhclient-enter-hooks.d; \
+         ifup -v --no-scripts -i '{main}' --state-dir '{state}' {name}; touch '{ready}'; \
+         while [ ! -e '{go}' ]; do sleep 0.1; done; \
+         ifdown -v --force --no-scripts -i '{main}' --state-dir '{state}' {name}",
+        hooks = hooks.display(),
+        main = main.display(),
+        state = state.display(),
+        ready = ready.display(),
+        go = go.display(),
+    );
+    let mut child = ns
+        .exec("unshare")
+        .args(["-u", "sh", "-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !ready.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "ifup exited early ({status}):\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for the DHCP lease"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let result = during(&ns);
+    fs::write(&go, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "ifup/ifdown failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = ns.state(&[name]);
+    (result, after)
+}
+
+/// Kills the process whose pid is in the file, on drop.
+struct Pidfile(PathBuf);
+
+impl Drop for Pidfile {
+    fn drop(&mut self) {
+        if let Ok(pid) = fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).output();
+        }
+    }
 }
