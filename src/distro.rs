@@ -189,19 +189,20 @@ pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
         match m {
             Some(6) => Ok(initscripts(true)),
             Some(7) => Ok(initscripts(false)),
-            // NOTE: EL9 prefers keyfiles but still reads ifcfg through the built-in ifcfg-rh
-            // plugin (distro-matrix.md §2 rows 7-8).
-            Some(8 | 9) => Ok(Stack::NetworkManagerIfcfg),
-            Some(m) if m >= 10 => Ok(Stack::NetworkManagerKeyfile),
+            Some(8) => Ok(Stack::NetworkManagerIfcfg),
+            // NOTE: EL9 still reads ifcfg through the built-in ifcfg-rh plugin, but keyfiles are
+            // its default and ifcfg is deprecated (distro-matrix.md §2 rows 7-8, §6 step 3);
+            // EL10 reads keyfiles only.
+            Some(m) if m >= 9 => Ok(Stack::NetworkManagerKeyfile),
             _ => Err(unsupported()),
         }
     };
     let stack = match d.id.as_str() {
         "centos" | "rhel" | "rocky" | "almalinux" | "ol" => el(major),
         "fedora" => match major {
-            // NOTE: Fedora 36 moved the ifcfg-rh plugin to a subpackage new installs lack;
-            // Fedora 41 removed it (distro-matrix.md §2 row 14).
-            Some(m) if m <= 35 => Ok(Stack::NetworkManagerIfcfg),
+            // NOTE: Fedora 33 made keyfiles the default for new profiles, 36 moved the ifcfg-rh
+            // plugin to a subpackage new installs lack, 41 removed it (distro-matrix.md §2 row 14).
+            Some(m) if m <= 32 => Ok(Stack::NetworkManagerIfcfg),
             Some(_) => Ok(Stack::NetworkManagerKeyfile),
             None => Err(unsupported()),
         },
