@@ -47,6 +47,18 @@ pub fn header(backend: BackendKind) -> String {
     )
 }
 
+/// Renders one file's template, naming the file in errors, and makes sure it ends with a
+/// newline (several readers drop or mis-read an unterminated last line).
+pub fn render_file(template: &impl askama::Template, what: &str) -> Result<String> {
+    let mut contents = template
+        .render()
+        .map_err(|e| anyhow::anyhow!("failed to render {what}: {e}"))?;
+    if !contents.ends_with('\n') {
+        contents.push('\n');
+    }
+    Ok(contents)
+}
+
 /// The formats enicfg renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -10,7 +10,7 @@
 //! checks against the netplan files already in the target root. It never reads or writes files:
 //! what is in the root arrives in [`RootFacts`](crate::root::RootFacts).
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use askama::Template;
 
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
@@ -282,12 +282,8 @@ impl Backend for Netplan {
         for iface in &config.interfaces {
             check_conflicts(iface, &ctx.root.netplan_files)?;
             let view = InterfaceView::new(iface)?;
-            let mut contents = view
-                .render()
-                .with_context(|| format!("failed to render the netplan file of {}", iface.name))?;
-            if !contents.ends_with('\n') {
-                contents.push('\n');
-            }
+            let contents =
+                super::render_file(&view, &format!("the netplan file of {}", iface.name))?;
             files.push(FileOut {
                 path: file_path(iface),
                 mode: FILE_MODE,

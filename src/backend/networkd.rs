@@ -9,7 +9,7 @@
 //! This module owns the networkd view structs and the value check of the format ([`value`]). It
 //! never reads or writes files.
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use askama::Template;
 
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
@@ -252,12 +252,8 @@ impl Backend for Networkd {
         let mut interface = Vec::new();
         for iface in &config.interfaces {
             let view = InterfaceView::new(iface)?;
-            let mut contents = view
-                .render()
-                .with_context(|| format!("failed to render the networkd file of {}", iface.name))?;
-            if !contents.ends_with('\n') {
-                contents.push('\n');
-            }
+            let contents =
+                super::render_file(&view, &format!("the networkd file of {}", iface.name))?;
             files.push(FileOut {
                 path: file_path(iface),
                 mode: FILE_MODE,

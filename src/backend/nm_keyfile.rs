@@ -12,7 +12,7 @@
 
 use std::net::IpAddr;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use askama::Template;
 use uuid::Uuid;
 
@@ -322,12 +322,7 @@ impl Backend for NmKeyfile {
         let mut interface = Vec::new();
         for iface in &config.interfaces {
             let view = ConnectionView::new(iface)?;
-            let mut contents = view
-                .render()
-                .with_context(|| format!("failed to render the keyfile of {}", iface.name))?;
-            if !contents.ends_with('\n') {
-                contents.push('\n');
-            }
+            let contents = super::render_file(&view, &format!("the keyfile of {}", iface.name))?;
             files.push(FileOut {
                 path: file_path(iface),
                 mode: FILE_MODE,
