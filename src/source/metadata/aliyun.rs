@@ -11,9 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
-use super::{
-    Decoded, Nic, leaf, lines, macs, netmask_prefix, parse_cidr, parse_ip, parse_mac, top_mac,
-};
+use super::{Decoded, Nic, leaf, lines, netmask_prefix, parse_cidr, parse_ip, parse_mac, top_mac};
 
 /// `private-ipv4s`: JSON-array text; also accepts a plain LF/CRLF list.
 fn private_ipv4s(who: &str, raw: &str) -> Result<Vec<Ipv4Addr>> {
@@ -47,20 +45,12 @@ fn ipv6s(who: &str, raw: &str) -> Result<Vec<Ipv6Addr>> {
 
 /// Decodes an Alibaba document.
 pub fn decode(doc: &Value) -> Result<Decoded> {
-    let obj = doc
-        .as_object()
-        .ok_or_else(|| anyhow!("the document is not a JSON object"))?;
+    let (obj, nics) = super::nic_dirs(doc)?;
     let primary = top_mac(obj)?
         .ok_or_else(|| anyhow!("the top-level mac key is missing: it names the primary NIC"))?;
     let mut out = Decoded::default();
-    for (key, dir) in macs(obj)? {
+    for (key, dir) in nics {
         let who = key.as_str();
-        let dir = dir.as_object().ok_or_else(|| {
-            anyhow!(
-                "NIC {who}: expected a directory (object), got {}",
-                super::kind_of(dir)
-            )
-        })?;
         let mac = parse_mac(who, key)?;
         let mut nic = Nic {
             key: key.clone(),

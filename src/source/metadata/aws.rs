@@ -12,7 +12,7 @@ use anyhow::{Result, anyhow, bail};
 use ipnet::IpNet;
 use serde_json::Value;
 
-use super::{Decoded, Nic, kind_of, leaf, lines, macs, parse_cidr, parse_ip, parse_mac, top_mac};
+use super::{Decoded, Nic, leaf, lines, parse_cidr, parse_ip, parse_mac, top_mac};
 
 fn index(who: &str, key: &str, raw: &str) -> Result<u32> {
     raw.trim()
@@ -24,19 +24,11 @@ fn index(who: &str, key: &str, raw: &str) -> Result<u32> {
 
 /// Decodes an AWS document.
 pub fn decode(doc: &Value) -> Result<Decoded> {
-    let obj = doc
-        .as_object()
-        .ok_or_else(|| anyhow!("the document is not a JSON object"))?;
+    let (obj, nics) = super::nic_dirs(doc)?;
     let primary = top_mac(obj)?;
     let mut out = Decoded::default();
-    for (key, dir) in macs(obj)? {
+    for (key, dir) in nics {
         let who = key.as_str();
-        let dir = dir.as_object().ok_or_else(|| {
-            anyhow!(
-                "NIC {who}: expected a directory (object), got {}",
-                kind_of(dir)
-            )
-        })?;
         let mac = parse_mac(who, key)?;
         let Some(device) = leaf(dir, who, "device-number")? else {
             // NOTE: a detached ENI stays listed for minutes with its keys answering 404

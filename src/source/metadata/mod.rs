@@ -213,6 +213,31 @@ pub(crate) fn macs(obj: &Map<String, Value>) -> Result<&Map<String, Value>> {
     Ok(cur)
 }
 
+/// The document as an object, and each listed NIC's directory (MAC key as listed, object).
+/// Fails naming the NIC whose entry is not a directory.
+pub(crate) type NicDirs<'a> = (
+    &'a Map<String, Value>,
+    Vec<(&'a String, &'a Map<String, Value>)>,
+);
+
+/// Splits an EC2-style document into the root object and the NIC directories.
+pub(crate) fn nic_dirs(doc: &Value) -> Result<NicDirs<'_>> {
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| anyhow!("the document is not a JSON object"))?;
+    let mut nics = Vec::new();
+    for (key, dir) in macs(obj)? {
+        let dir = dir.as_object().ok_or_else(|| {
+            anyhow!(
+                "NIC {key}: expected a directory (object), got {}",
+                kind_of(dir)
+            )
+        })?;
+        nics.push((key, dir));
+    }
+    Ok((obj, nics))
+}
+
 /// A short description of a JSON value for error messages.
 pub(crate) fn kind_of(v: &Value) -> String {
     match v {

@@ -11,26 +11,16 @@ use std::net::Ipv4Addr;
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
-use super::{
-    Decoded, Nic, kind_of, leaf, leaf_at, macs, netmask_prefix, parse_ip, parse_mac, top_mac,
-};
+use super::{Decoded, Nic, kind_of, leaf, leaf_at, netmask_prefix, parse_ip, parse_mac, top_mac};
 
 /// Decodes a Tencent document.
 pub fn decode(doc: &Value) -> Result<Decoded> {
-    let obj = doc
-        .as_object()
-        .ok_or_else(|| anyhow!("the document is not a JSON object"))?;
+    let (obj, nics) = super::nic_dirs(doc)?;
     let primary = top_mac(obj)?
         .ok_or_else(|| anyhow!("the top-level mac key is missing: it names the primary NIC"))?;
     let mut out = Decoded::default();
-    for (key, dir) in macs(obj)? {
+    for (key, dir) in nics {
         let who = key.as_str();
-        let dir = dir.as_object().ok_or_else(|| {
-            anyhow!(
-                "NIC {who}: expected a directory (object), got {}",
-                kind_of(dir)
-            )
-        })?;
         let mac = parse_mac(who, key)?;
         let mut nic = Nic {
             key: key.clone(),
