@@ -85,11 +85,12 @@ fn verify(ns: &Netns, fixture: &Path, what: &str) {
     );
 }
 
-/// Files of a rendering under `dir`, with their modes.
+/// The files of a rendering under `strip_dir` (relative to it), with their modes.
 fn dir_of(rendered: &Rendered, strip_dir: &str) -> tempfile::TempDir {
     let files: Vec<(String, String, u32)> = rendered
         .files
         .iter()
+        .filter(|f| f.path.starts_with(strip_dir))
         .map(|f| {
             let name = f
                 .path
@@ -182,23 +183,29 @@ fn apply(runner: Runner, fixture: &Path, config: &Config, rendered: &Rendered) -
             settled(&ns)
         }
         Runner::Netplan | Runner::Networkd => {
-            let (dir, to) = if runner == Runner::Netplan {
-                (netplan_networks(rendered), "/run/systemd/network")
-            } else {
-                (
-                    dir_of(rendered, "/etc/systemd/network"),
-                    "/etc/systemd/network",
-                )
-            };
-            let logdir = tempfile::tempdir().unwrap();
-            let mut networkd = Networkd::start(
-                &ns,
-                &[Install {
+            // netplan's generated files go to /run; files rendered for /etc/systemd/network
+            // (the networkd backend's, and the netplan backend's drop-ins) go there.
+            let etc = dir_of(rendered, "/etc/systemd/network");
+            let mut installs = Vec::new();
+            if rendered
+                .files
+                .iter()
+                .any(|f| f.path.starts_with("/etc/systemd/network/"))
+            {
+                installs.push(Install {
+                    from: etc.path().to_path_buf(),
+                    to: "/etc/systemd/network",
+                });
+            }
+            let generated = (runner == Runner::Netplan).then(|| netplan_networks(rendered));
+            if let Some(dir) = &generated {
+                installs.push(Install {
                     from: dir.path().to_path_buf(),
-                    to,
-                }],
-                logdir.path().join("networkd.log"),
-            );
+                    to: "/run/systemd/network",
+                });
+            }
+            let logdir = tempfile::tempdir().unwrap();
+            let mut networkd = Networkd::start(&ns, &installs, logdir.path().join("networkd.log"));
             networkd.wait_settled(&names, DEADLINE, dhcp);
             if !dhcp {
                 wait_until(&|| settled(&ns) == want);

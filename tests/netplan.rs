@@ -25,10 +25,8 @@ use tempfile::TempDir;
 const GENERATOR: &str = "/usr/libexec/netplan/generate";
 
 /// Fixtures netplan cannot express, with the reason the backend must give.
-const INEXPRESSIBLE: &[(&str, &str)] = &[(
-    "dhcp-both-families.yaml",
-    "backend netplan cannot express eth2: ipv6.dhcp without a default route",
-)];
+/// Fixtures netplan cannot express, with the expected error (none today).
+const INEXPRESSIBLE: &[(&str, &str)] = &[];
 
 fn render_with(config: &Config, root: &RootFacts) -> anyhow::Result<Rendered> {
     backend::render(config, Stack::Netplan, root)
@@ -125,10 +123,12 @@ fn netplan_generate(
     Ok(Generated { dir })
 }
 
+/// The netplan YAML of a rendering (drop-ins for networkd are not netplan's to read).
 fn file_pairs(rendered: &Rendered) -> Vec<(String, String)> {
     rendered
         .files
         .iter()
+        .filter(|f| f.path.starts_with("/etc/netplan/"))
         .map(|f| (f.path.clone(), f.contents.clone()))
         .collect()
 }
@@ -331,8 +331,38 @@ fn every_fixture_generates_cleanly_and_means_the_model() {
             !INEXPRESSIBLE.iter().any(|(f, _)| *f == name),
             "{name} should not render with netplan"
         );
-        assert_eq!(rendered.files.len(), config.interfaces.len(), "{name}");
-        for (file, iface) in rendered.files.iter().zip(&config.interfaces) {
+        let (yaml, dropins): (Vec<_>, Vec<_>) = rendered
+            .files
+            .iter()
+            .partition(|f| f.path.starts_with("/etc/netplan/"));
+        assert_eq!(yaml.len(), config.interfaces.len(), "{name}");
+        // The networkd drop-in for router advertisements: only for IPv6 DHCP that needs it.
+        for iface in &config.interfaces {
+            let path = backend::netplan::ra_dropin_path(iface);
+            let dropin = dropins.iter().find(|f| f.path == path);
+            let needed =
+                iface.is_dhcp(Family::Ipv6) && (!iface.default_route || iface.metric.is_some());
+            assert_eq!(dropin.is_some(), needed, "{name}: {path}");
+            if let Some(d) = dropin {
+                assert_eq!(
+                    d.mode, 0o644,
+                    "{name}: networkd must be able to read {path}"
+                );
+                assert_eq!(
+                    d.contents.contains("\nUseGateway=no\n"),
+                    !iface.default_route,
+                    "{name}"
+                );
+                if let Some(m) = iface.metric {
+                    assert!(
+                        d.contents.contains(&format!("\nRouteMetric={m}\n")),
+                        "{name}"
+                    );
+                }
+            }
+        }
+        assert_eq!(dropins.len() + yaml.len(), rendered.files.len(), "{name}");
+        for (file, iface) in yaml.iter().zip(&config.interfaces) {
             assert_eq!(file.mode, 0o600, "{name}: {}", file.path);
             assert_eq!(
                 file.path,
@@ -510,10 +540,42 @@ fn dhcpv6_with_default_route_renders_accept_ra() {
     let with_metric = config_from_yaml(
         "interfaces:\n  - name: eth2\n    ipv6: {dhcp: true}\n    default_route: true\n    metric: 300\n",
     );
-    let err = format!("{:#}", render(&with_metric).unwrap_err());
+    let rendered = render(&with_metric).unwrap();
+    let dropin = &rendered.files[1];
+    assert_eq!(
+        dropin.path,
+        "/etc/systemd/network/10-netplan-0-enicfg-eth2.network.d/enicfg-ipv6-ra.conf"
+    );
     assert!(
-        err.contains("backend netplan cannot express eth2: metric with ipv6.dhcp"),
+        dropin
+            .contents
+            .ends_with("[IPv6AcceptRA]\nRouteMetric=300\n"),
+        "{}",
+        dropin.contents
+    );
+
+    // The drop-in is for systemd-networkd: with NetworkManager as netplan's renderer, refuse.
+    let root = RootFacts {
+        netplan_files: vec![(
+            "/etc/netplan/01-network-manager-all.yaml".to_owned(),
+            "network:\n  version: 2\n  renderer: NetworkManager\n".to_owned(),
+        )],
+        ..RootFacts::default()
+    };
+    let err = format!("{:#}", render_with(&with_metric, &root).unwrap_err());
+    assert!(
+        err.contains("backend netplan cannot express eth2: ipv6.dhcp with a metric when netplan renders for NetworkManager (/etc/netplan/01-network-manager-all.yaml"),
         "{err}"
+    );
+    // Static IPv6 needs no drop-in, whatever the renderer.
+    assert!(
+        render_with(
+            &config_from_yaml(
+                "interfaces:\n  - name: eth2\n    ipv6: {addresses: ['2001:db8::5/64']}\n"
+            ),
+            &root
+        )
+        .is_ok()
     );
 }
 

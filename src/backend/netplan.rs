@@ -147,6 +147,87 @@ struct InterfaceView {
     rules: Vec<RuleView>,
 }
 
+/// A networkd drop-in for the `.network` file netplan generates: what netplan 0.106 cannot say
+/// about router advertisements.
+#[derive(Template)]
+#[template(path = "netplan/ra-dropin.conf", escape = "none")]
+struct RaDropinView {
+    header: String,
+    id: String,
+    options: Vec<(&'static str, String)>,
+}
+
+/// The path of the drop-in for an interface's generated `.network` file.
+pub fn ra_dropin_path(iface: &Interface) -> String {
+    format!(
+        "/etc/systemd/network/10-netplan-{}.network.d/enicfg-ipv6-ra.conf",
+        netdef_id(iface)
+    )
+}
+
+impl RaDropinView {
+    /// The drop-in an interface needs, if any.
+    ///
+    /// NOTE: with DHCPv6 the IPv6 default route comes from router advertisements, not from
+    /// DHCPv6. netplan 0.106 has no `ra-overrides`, and `accept-ra: false` would keep networkd
+    /// 252 from ever starting its DHCPv6 client (it waits for an RA unless `[DHCPv6]
+    /// WithoutRA=`, which netplan cannot set). So, like Google's guest agent (prior-art.md §4),
+    /// enicfg adds a networkd drop-in next to netplan's generated file: `UseGateway=no` keeps a
+    /// secondary NIC off the main default route (systemd >= 250) and `RouteMetric=` carries
+    /// the interface metric (systemd >= 249). Only systemd-networkd reads it, so it is refused
+    /// when netplan renders for NetworkManager.
+    fn new(iface: &Interface, nm_renderer: Option<&str>) -> Result<Option<RaDropinView>> {
+        if !iface.is_dhcp(Family::Ipv6) {
+            return Ok(None);
+        }
+        let mut options = Vec::new();
+        if !iface.default_route {
+            options.push(("UseGateway", "no".to_owned()));
+        }
+        if let Some(metric) = iface.metric {
+            options.push(("RouteMetric", metric.to_string()));
+        }
+        if options.is_empty() {
+            return Ok(None);
+        }
+        if let Some(path) = nm_renderer {
+            bail!(
+                "backend netplan cannot express {}: ipv6.dhcp {} when netplan renders for \
+                 NetworkManager ({path} sets renderer: NetworkManager): the router \
+                 advertisement's default route can only be tuned with a systemd-networkd drop-in",
+                iface.name,
+                if iface.default_route {
+                    "with a metric"
+                } else {
+                    "without a default route"
+                }
+            );
+        }
+        Ok(Some(RaDropinView {
+            header: super::header(BackendKind::Netplan),
+            id: netdef_id(iface),
+            options,
+        }))
+    }
+}
+
+/// The first netplan file that makes NetworkManager the renderer, if any.
+fn nm_renderer(files: &[(String, String)]) -> Option<&str> {
+    files
+        .iter()
+        .find(|(_, text)| {
+            text.lines().any(|l| {
+                let l = l.trim();
+                l.starts_with("renderer:")
+                    && l.trim_start_matches("renderer:")
+                        .trim()
+                        .trim_matches(['"', '\''])
+                        == "NetworkManager"
+            })
+        })
+        .map(|(path, _)| path.as_str())
+}
+
 impl InterfaceView {
     fn new(iface: &Interface) -> Result<InterfaceView> {
         let name = iface.name.as_str();
@@ -161,26 +242,6 @@ impl InterfaceView {
         }
         let dhcp4 = iface.is_dhcp(Family::Ipv4);
         let dhcp6 = iface.is_dhcp(Family::Ipv6);
-        if dhcp6 && !iface.default_route {
-            // NOTE: the IPv6 default route comes from router advertisements, not DHCPv6.
-            // netplan 0.106 has no `ra-overrides` (no UseGateway=/RouteTable=), and
-            // `accept-ra: false` also keeps networkd 252 from ever starting its DHCPv6 client
-            // (it waits for an RA unless [DHCPv6] WithoutRA=, which netplan cannot set).
-            bail!(
-                "backend netplan cannot express {}: ipv6.dhcp without a default route in the main \
-                 table (netplan 0.106 cannot stop networkd from installing the router \
-                 advertisement's default route; configure static IPv6 addresses, or set \
-                 default_route: true)",
-                iface.name
-            );
-        }
-        if dhcp6 && iface.metric.is_some() {
-            bail!(
-                "backend netplan cannot express {}: metric with ipv6.dhcp (the IPv6 default \
-                 route comes from router advertisements, and netplan 0.106 cannot set its metric)",
-                iface.name
-            );
-        }
         let mut overrides = Vec::new();
         if dhcp4 || dhcp6 {
             if let Some(metric) = iface.metric {
@@ -289,6 +350,15 @@ impl Backend for Netplan {
                 mode: FILE_MODE,
                 contents,
             });
+            if let Some(dropin) = RaDropinView::new(iface, nm_renderer(&ctx.root.netplan_files))? {
+                let what = format!("the networkd drop-in of {}", iface.name);
+                files.push(FileOut {
+                    path: ra_dropin_path(iface),
+                    // networkd reads its configuration as the user systemd-network.
+                    mode: 0o644,
+                    contents: super::render_file(&dropin, &what)?,
+                });
+            }
         }
         // `netplan apply` is global: one entry covers every interface.
         Ok(Rendered {
