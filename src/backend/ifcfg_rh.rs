@@ -4,7 +4,7 @@
 //!
 //! Two readers consume these files (distro-matrix.md §3.1, §3.2): the initscripts `network`
 //! service sources them with bash, NetworkManager's ifcfg-rh plugin parses them with `shvar.c`.
-//! Every value goes through [`quote::ifcfg_rh`], the subset both read identically. Where the
+//! Every value goes through [`quote::ifcfg_rh`](super::quote::ifcfg_rh), the subset both read identically. Where the
 //! readers differ, the [`Stack`] decides: NetworkManager ignores `rule-*` files and reads
 //! `ROUTING_RULE_n` keys instead, and takes `IPV4_ROUTE_METRIC` where initscripts takes `METRIC`.
 //!
@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use anyhow::{Context as _, Result, bail};
 use askama::Template;
 
-use super::quote;
+use super::sysconfig::{self, Var, Vars};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::distro::Stack;
 use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
@@ -34,12 +34,6 @@ enum Reader {
     Initscripts { ec2: bool },
     /// NetworkManager's ifcfg-rh plugin.
     NetworkManager,
-}
-
-/// One `KEY=value` line; `value` is already quoted.
-struct Var {
-    key: String,
-    value: String,
 }
 
 #[derive(Template)]
@@ -91,26 +85,6 @@ impl Backend for IfcfgRh {
     }
 }
 
-fn header() -> String {
-    super::header(BackendKind::IfcfgRh)
-        .trim_end_matches('\n')
-        .to_owned()
-}
-
-/// Collects `KEY=value` pairs, quoting every value with the one ifcfg-rh quoting function.
-#[derive(Default)]
-struct Vars(Vec<Var>);
-
-impl Vars {
-    fn set(&mut self, key: impl Into<String>, value: impl AsRef<str>) -> Result<()> {
-        let key = key.into();
-        quote::check_rh_key(&key)?;
-        let value = quote::ifcfg_rh(value.as_ref()).with_context(|| format!("variable {key}"))?;
-        self.0.push(Var { key, value });
-        Ok(())
-    }
-}
-
 /// `ip route` arguments for a route through `dev`: `DEST [via GW] dev DEV [metric M] [table T]`.
 pub fn route_line(r: &KernelRoute, dev: &str) -> String {
     let mut s = if r.is_default() {
@@ -151,7 +125,7 @@ pub fn nm_rule_value(r: &KernelRule) -> String {
 fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
     let name = iface.name.as_str();
     let initscripts = matches!(reader, Reader::Initscripts { .. });
-    let mut v = Vars::default();
+    let mut v = Vars::new(sysconfig::RH);
     v.set("DEVICE", name)?;
     if let Some(mac) = iface.mac {
         v.set("HWADDR", mac.to_string())?;
@@ -293,8 +267,8 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
     let mut files = vec![file(
         format!("ifcfg-{name}"),
         IfcfgView {
-            header: header(),
-            vars: v.0,
+            header: sysconfig::header_line(BackendKind::IfcfgRh),
+            vars: v.into_vec(),
         }
         .render()?,
     )];
@@ -322,7 +296,7 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
     ] {
         if !lines.is_empty() {
             let view = LinesView {
-                header: header(),
+                header: sysconfig::header_line(BackendKind::IfcfgRh),
                 comment: what.to_owned(),
                 lines,
             };

@@ -4,7 +4,7 @@
 //!
 //! wicked parses ifcfg with its own reader (`unquote()` in `src/sysconfig.c`: no escapes, a
 //! 512-byte line buffer); SLES 11's scripts source it with bash. Every value goes through
-//! [`quote::ifcfg_suse`] (`KEY='value'`), the subset both read identically
+//! [`quote::ifcfg_suse`](super::quote::ifcfg_suse) (`KEY='value'`), the subset both read identically
 //! (distro-matrix.md §3.3). `LLADDR` is never written: on SUSE it *sets* the MAC.
 //!
 //! The routes and rules come from [`Interface::routes`] and [`Interface::rules`]. This module
@@ -13,7 +13,7 @@
 use anyhow::{Context as _, Result, bail};
 use askama::Template;
 
-use super::quote;
+use super::sysconfig::{self, Var, Vars};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::distro::Stack;
 use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
@@ -26,12 +26,6 @@ pub const MAX_LINE: usize = 511;
 
 /// The ifcfg-suse backend.
 pub struct IfcfgSuse;
-
-/// One `KEY='value'` line; `value` is already quoted.
-struct Var {
-    key: String,
-    value: String,
-}
 
 #[derive(Template)]
 #[template(path = "ifcfg-suse/ifcfg.txt", escape = "none")]
@@ -81,25 +75,6 @@ impl Backend for IfcfgSuse {
     }
 }
 
-fn header() -> String {
-    super::header(BackendKind::IfcfgSuse)
-        .trim_end_matches('\n')
-        .to_owned()
-}
-
-#[derive(Default)]
-struct Vars(Vec<Var>);
-
-impl Vars {
-    fn set(&mut self, key: impl Into<String>, value: impl AsRef<str>) -> Result<()> {
-        let key = key.into();
-        quote::check_suse_key(&key)?;
-        let value = quote::ifcfg_suse(value.as_ref()).with_context(|| format!("variable {key}"))?;
-        self.0.push(Var { key, value });
-        Ok(())
-    }
-}
-
 /// An `ifroute` line: `DESTINATION GATEWAY NETMASK INTERFACE [OPTIONS]`, `-` for an empty
 /// column, `default` for a default route, the prefix in the destination.
 pub fn ifroute_line(r: &KernelRoute, dev: &str) -> String {
@@ -145,7 +120,7 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
     let name = iface.name.as_str();
     let dhcp4 = iface.is_dhcp(Family::Ipv4);
     let dhcp6 = iface.is_dhcp(Family::Ipv6);
-    let mut v = Vars::default();
+    let mut v = Vars::new(sysconfig::SUSE);
     v.set("STARTMODE", "auto")?;
     v.set(
         "BOOTPROTO",
@@ -215,9 +190,9 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
         .map(|mac| format!("expected MAC address of {name}: {mac}"))
         .collect();
     let view = IfcfgView {
-        header: header(),
+        header: sysconfig::header_line(BackendKind::IfcfgSuse),
         notes,
-        vars: v.0,
+        vars: v.into_vec(),
     };
     let mut files = vec![file(format!("ifcfg-{name}"), view.render()?)?];
     for (prefix, lines, what) in [
@@ -239,7 +214,7 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
     ] {
         if !lines.is_empty() {
             let view = LinesView {
-                header: header(),
+                header: sysconfig::header_line(BackendKind::IfcfgSuse),
                 comment: what.to_owned(),
                 lines,
             };
