@@ -13,7 +13,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::nm::{NetworkManager, Profile, profiles_of};
@@ -484,52 +484,14 @@ fn dhcp_for_real(config: &Config) -> String {
 }
 
 /// [`dhcp_for_real`], and with `ipv6` also router advertisements (dnsmasq as the router) and
-/// DHCPv6 leases from 2001:db8:0:9::100-1ff.
+/// DHCPv6 leases from 2001:db8:2::100-1ff (`common::networkd::Dnsmasq`).
 fn dhcp_for_real_with(config: &Config, ipv6: bool) -> String {
     let rendered = render(config);
     assert_modes(&rendered);
     let ns = common::Netns::new();
     add_links(&ns, config);
-    let srv = common::Netns::new();
     let ifname = config.interfaces[0].name.as_str();
-    let peer = common::peer_name(ifname);
-    ns.ip(&["link", "set", &peer, "netns", &srv.name]);
-    srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
-    let mut v6_args: Vec<&str> = Vec::new();
-    if ipv6 {
-        srv.ip(&["addr", "add", "2001:db8:0:9::1/64", "dev", &peer, "nodad"]);
-        v6_args.extend([
-            "--enable-ra",
-            "--dhcp-range=2001:db8:0:9::100,2001:db8:0:9::1ff,64,1h",
-        ]);
-    }
-    srv.ip(&["link", "set", &peer, "up"]);
-    let work = tempfile::tempdir().unwrap();
-    let mut dnsmasq = srv
-        .exec("dnsmasq")
-        .args(&v6_args)
-        .args([
-            "--keep-in-foreground",
-            "--port=0",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            &format!("--interface={peer}"),
-            "--except-interface=lo",
-            "--dhcp-range=10.0.2.100,10.0.2.199,255.255.255.0,1h",
-            "--dhcp-option=3,10.0.2.1",
-            "--dhcp-authoritative",
-            "--dhcp-leasefile=/dev/null",
-        ])
-        .arg(format!(
-            "--pid-file={}",
-            work.path().join("dnsmasq.pid").display()
-        ))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let dnsmasq = common::networkd::Dnsmasq::start(&ns, ifname, ipv6);
     let mut nm = NetworkManager::start(&ns, &profiles_of(&rendered));
     nm.wait_connected(&[ifname], CONNECT_DEADLINE);
     let problems = nm.keyfile_problems();
@@ -538,14 +500,13 @@ fn dhcp_for_real_with(config: &Config, ipv6: bool) -> String {
     if ipv6 {
         // `connected` may come with the first family; wait for the DHCPv6 lease too.
         let _ = nm.wait_for(SETTLE_DEADLINE, |_| {
-            common::nm::kernel_state(&ns, &[ifname]).contains("inet6 2001:db8:0:9::1")
+            common::nm::kernel_state(&ns, &[ifname]).contains("inet6 2001:db8:2::1")
         });
     }
     let state = common::nm::kernel_state(&ns, &[ifname]);
     eprintln!("kernel state with DHCP:\n{state}");
     drop(nm);
-    let _ = Command::new("kill").arg(dnsmasq.id().to_string()).output();
-    let _ = dnsmasq.wait();
+    drop(dnsmasq);
     state
 }
 
@@ -601,7 +562,7 @@ fn nm_dhcp_both_families_take_no_default_route() {
     assert!(
         addrs
             .iter()
-            .any(|a| a.starts_with("eth2 inet6 2001:db8:0:9::1")),
+            .any(|a| a.starts_with("eth2 inet6 2001:db8:2::1")),
         "{state}"
     );
     let routes = section(&state, "route (all tables)");
@@ -612,7 +573,7 @@ fn nm_dhcp_both_families_take_no_default_route() {
         "{state}"
     );
     assert!(
-        routes.contains(&"2001:db8:0:9::/64 dev eth2 metric 300".to_owned()),
+        routes.contains(&"2001:db8:2::/64 dev eth2 metric 300".to_owned()),
         "{state}"
     );
 }
