@@ -32,91 +32,39 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// `ip -n NS ARGS` with the arguments as one string.
+fn ip(ns: &Netns, args: &str) {
+    ns.ip(&args.split_whitespace().collect::<Vec<_>>());
+}
+
 /// The state `full-secondary.yaml` describes, configured with plain `ip` commands.
 fn full_secondary(ns: &Netns) {
     ns.add_veth("eth1", Some("00:16:3e:12:34:56"));
-    ns.ip(&["link", "set", "eth1", "mtu", "1500", "up"]);
+    ip(ns, "link set eth1 mtu 1500 up");
     for a in ["10.0.2.5/24", "10.0.2.6/24", "10.0.2.7/24"] {
         ns.ip(&["addr", "add", a, "dev", "eth1"]);
     }
-    ns.ip(&[
-        "-6",
-        "addr",
-        "add",
-        "2001:db8::10/64",
-        "dev",
-        "eth1",
-        "nodad",
-    ]);
-    ns.ip(&[
-        "route",
-        "add",
-        "192.168.0.0/16",
-        "via",
-        "10.0.2.253",
-        "dev",
-        "eth1",
-        "metric",
-        "200",
-    ]);
-    ns.ip(&[
-        "route",
-        "add",
-        "10.0.2.0/24",
-        "dev",
-        "eth1",
-        "table",
-        "1001",
-    ]);
-    ns.ip(&[
-        "route",
-        "add",
-        "default",
-        "via",
-        "10.0.2.253",
-        "dev",
-        "eth1",
-        "table",
-        "1001",
-    ]);
-    ns.ip(&[
-        "-6",
-        "route",
-        "add",
-        "2001:db8::/64",
-        "dev",
-        "eth1",
-        "table",
-        "1001",
-    ]);
-    ns.ip(&[
-        "-6",
-        "route",
-        "add",
-        "default",
-        "via",
-        "2001:db8::1",
-        "dev",
-        "eth1",
-        "table",
-        "1001",
-    ]);
+    ip(ns, "-6 addr add 2001:db8::10/64 dev eth1 nodad");
+    ip(
+        ns,
+        "route add 192.168.0.0/16 via 10.0.2.253 dev eth1 metric 200",
+    );
+    ip(ns, "route add 10.0.2.0/24 dev eth1 table 1001");
+    ip(ns, "route add default via 10.0.2.253 dev eth1 table 1001");
+    ip(ns, "-6 route add 2001:db8::/64 dev eth1 table 1001");
+    ip(
+        ns,
+        "-6 route add default via 2001:db8::1 dev eth1 table 1001",
+    );
     for a in ["10.0.2.5", "10.0.2.6", "10.0.2.7"] {
         ns.ip(&[
             "rule", "add", "from", a, "lookup", "1001", "priority", "1001",
         ]);
     }
-    ns.ip(&[
-        "-6",
-        "rule",
-        "add",
-        "from",
-        "2001:db8::10",
-        "lookup",
-        "1001",
-        "priority",
-        "1001",
-    ]);
+    ip(
+        ns,
+        "-6 rule add from 2001:db8::10 lookup 1001 priority 1001",
+    );
 }
 
 #[test]
@@ -128,15 +76,11 @@ fn matching_state_passes() {
     full_secondary(&ns);
     // Foreign state is ignored: another interface, another table, another rule.
     ns.add_veth("eth9", None);
-    ns.ip(&["link", "set", "eth9", "up"]);
-    ns.ip(&["addr", "add", "10.9.0.5/24", "dev", "eth9"]);
-    ns.ip(&["route", "add", "default", "via", "10.9.0.1", "dev", "eth9"]);
-    ns.ip(&[
-        "route", "add", "default", "via", "10.9.0.1", "dev", "eth9", "table", "77",
-    ]);
-    ns.ip(&[
-        "rule", "add", "fwmark", "7", "lookup", "77", "priority", "500",
-    ]);
+    ip(&ns, "link set eth9 up");
+    ip(&ns, "addr add 10.9.0.5/24 dev eth9");
+    ip(&ns, "route add default via 10.9.0.1 dev eth9");
+    ip(&ns, "route add default via 10.9.0.1 dev eth9 table 77");
+    ip(&ns, "rule add fwmark 7 lookup 77 priority 500");
     let out = verify(&ns, "eni/full-secondary.yaml", &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
@@ -153,40 +97,13 @@ fn every_deviation_is_a_finding_with_expected_and_actual() {
     }
     let ns = Netns::new();
     full_secondary(&ns);
-    ns.ip(&["addr", "del", "10.0.2.6/24", "dev", "eth1"]);
-    ns.ip(&["addr", "add", "10.0.2.99/24", "dev", "eth1"]);
-    ns.ip(&[
-        "route",
-        "add",
-        "default",
-        "via",
-        "10.0.2.253",
-        "dev",
-        "eth1",
-    ]);
-    ns.ip(&[
-        "rule", "del", "from", "10.0.2.7", "lookup", "1001", "priority", "1001",
-    ]);
-    ns.ip(&[
-        "rule",
-        "add",
-        "from",
-        "10.0.2.200",
-        "lookup",
-        "1001",
-        "priority",
-        "1001",
-    ]);
-    ns.ip(&[
-        "route",
-        "add",
-        "172.16.0.0/12",
-        "dev",
-        "eth1",
-        "table",
-        "1001",
-    ]);
-    ns.ip(&["link", "set", "eth1", "mtu", "9000"]);
+    ip(&ns, "addr del 10.0.2.6/24 dev eth1");
+    ip(&ns, "addr add 10.0.2.99/24 dev eth1");
+    ip(&ns, "route add default via 10.0.2.253 dev eth1");
+    ip(&ns, "rule del from 10.0.2.7 lookup 1001 priority 1001");
+    ip(&ns, "rule add from 10.0.2.200 lookup 1001 priority 1001");
+    ip(&ns, "route add 172.16.0.0/12 dev eth1 table 1001");
+    ip(&ns, "link set eth1 mtu 9000");
     let out = verify(&ns, "eni/full-secondary.yaml", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
@@ -216,30 +133,20 @@ fn down_links_missing_routes_and_wrong_primary() {
     }
     let ns = Netns::new();
     full_secondary(&ns);
-    ns.ip(&[
-        "route",
-        "del",
-        "default",
-        "via",
-        "10.0.2.253",
-        "dev",
-        "eth1",
-        "table",
-        "1001",
-    ]);
+    ip(&ns, "route del default via 10.0.2.253 dev eth1 table 1001");
     let out = verify(&ns, "eni/full-secondary.yaml", &[]);
     let t = text(&out);
     assert!(t.contains("eth1: route: expected default via 10.0.2.253 table 1001 dev eth1, actual missing (has none)"), "{t}");
-    ns.ip(&["link", "set", "eth1", "down"]);
+    ip(&ns, "link set eth1 down");
     let t = text(&verify(&ns, "eni/full-secondary.yaml", &[]));
     assert!(t.contains("eth1: link: expected up"), "{t}");
 
     // The primary address must stay primary: add .6 first, then .5.
     let ns = Netns::new();
     ns.add_veth("eth1", Some("52:54:00:8a:3c:12"));
-    ns.ip(&["link", "set", "eth1", "up"]);
-    ns.ip(&["addr", "add", "10.0.1.11/24", "dev", "eth1"]);
-    ns.ip(&["addr", "add", "10.0.1.10/24", "dev", "eth1"]);
+    ip(&ns, "link set eth1 up");
+    ip(&ns, "addr add 10.0.1.11/24 dev eth1");
+    ip(&ns, "addr add 10.0.1.10/24 dev eth1");
     let t = text(&verify(&ns, "eni/tencent-symmetric-routing.yaml", &[]));
     assert!(
         t.contains("eth1: primary-address: expected 10.0.1.10/24 as the primary address"),
