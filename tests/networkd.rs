@@ -111,7 +111,12 @@ fn every_fixture_renders_world_readable_files_that_sort_first() {
         let per_if: Vec<String> = config
             .interfaces
             .iter()
-            .map(|i| format!("networkctl reload && networkctl reconfigure {}", i.name))
+            .map(|i| {
+                format!(
+                    "networkctl reload && networkctl reconfigure {} || systemctl restart systemd-networkd",
+                    i.name
+                )
+            })
             .collect();
         assert_eq!(rendered.commands.interface, per_if, "{what}");
     }

@@ -53,9 +53,13 @@ pub fn file_path(iface: &Interface) -> String {
 /// The least disruptive apply command of one interface.
 ///
 /// NOTE: `networkctl reload` and `networkctl reconfigure` exist since systemd 244 (systemd
-/// NEWS); Amazon Linux 2023 has 252. Older systems need [`RESTART`].
+/// NEWS); Amazon Linux 2023 has 252. Where they are missing (or fail), the command falls back
+/// to restarting systemd-networkd ([`RESTART`]).
 pub fn interface_command(iface: &Interface) -> String {
-    format!("networkctl reload && networkctl reconfigure {}", iface.name)
+    format!(
+        "networkctl reload && networkctl reconfigure {} || {RESTART}",
+        iface.name
+    )
 }
 
 /// Checks one value of a `.network` file and returns it as written.
