@@ -289,14 +289,6 @@ fn conformance(fixture_name: &str) {
             }
         };
         if dhcp && runner == Runner::Ifupdown {
-            if has_dhcp6(&config) {
-                // ifupdown's `inet6 dhcp` runs `dhclient -6`, which this suite does not wire to
-                // a DHCPv6 server; the rendering is judged offline in tests/ifupdown.rs.
-                report(format!(
-                    "CONFORMANCE {fixture_name} {runner:?}: DHCPv6 not applied here (no dhclient -6 server wiring); judged offline by tests/ifupdown.rs"
-                ));
-                continue;
-            }
             let what = format!("{fixture_name} with {runner:?}");
             let (state, _after) = common::ifupdown::dhcp_apply(&config, &rendered, |ns| {
                 verify(ns, &fixture, &what);
@@ -371,6 +363,7 @@ conformance! {
     aliyun_ipv4_ipv6 => "aliyun-ipv4-ipv6.yaml",
     aliyun_secondary_dhcp => "aliyun-secondary-dhcp.yaml",
     dhcp_both_families => "dhcp-both-families.yaml",
+    dhcp6_secondary => "dhcp6-secondary.yaml",
     eight_nics => "eight-nics.yaml",
     full_secondary => "full-secondary.yaml",
     ipv6_only => "ipv6-only.yaml",

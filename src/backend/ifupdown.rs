@@ -223,13 +223,14 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
                     }
                 }
                 Family::Ipv6 => {
-                    // NOTE: DHCPv6 carries no routes; the default route comes from router
-                    // advertisements, whose metric ifupdown cannot set (interfaces(5), inet6 dhcp
-                    // has no `metric`).
-                    if iface.default_route && iface.metric.is_some() {
+                    // NOTE: DHCPv6 carries no routes; the prefix and default routes come from
+                    // router advertisements, which the kernel installs with its own metrics:
+                    // ifupdown cannot set them (interfaces(5), inet6 dhcp has no `metric`).
+                    if iface.metric.is_some() {
                         bail!(
-                            "backend ifupdown cannot express a metric for the IPv6 default route learnt by \
-                             DHCPv6/router advertisements (inet6 dhcp has no metric option)"
+                            "backend ifupdown cannot express a metric for the IPv6 routes learnt by \
+                             DHCPv6/router advertisements (inet6 dhcp has no metric option, and the \
+                             kernel installs router-advertisement routes with its own metrics)"
                         );
                     }
                     if !iface.default_route {

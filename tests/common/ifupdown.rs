@@ -129,9 +129,23 @@ pub fn dhcp_apply<T>(
     let peer = peer_name(name);
     ns.ip(&["link", "set", &peer, "netns", &srv.name]);
     srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
+    // With IPv6 DHCP, dnsmasq is also the router: router advertisements (managed flag, the
+    // on-link prefix, a default router) and DHCPv6 leases.
+    let dhcp6 = config
+        .interfaces
+        .iter()
+        .any(|i| i.is_dhcp(enicfg::model::Family::Ipv6));
+    let mut v6_args: Vec<&str> = Vec::new();
+    if dhcp6 {
+        srv.ip(&["addr", "add", "2001:db8:2::1/64", "dev", &peer, "nodad"]);
+        v6_args.extend([
+            "--enable-ra",
+            "--dhcp-range=2001:db8:2::100,2001:db8:2::1ff,64,1h",
+        ]);
+    }
     srv.ip(&["link", "set", &peer, "up"]);
     let dnsmasq_pid = tmp.path().join("dnsmasq.pid");
-    run_ok(srv.exec("dnsmasq").args([
+    run_ok(srv.exec("dnsmasq").args(&v6_args).args([
         "--port=0",
         "--no-resolv",
         "--no-hosts",
