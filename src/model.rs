@@ -419,6 +419,19 @@ impl Interface {
         }
     }
 
+    /// The static addresses of a family in the order a stack that adds them one by one must
+    /// add them, so the kernel ends with the first one as its primary: IPv4 in order (the first
+    /// address added is the primary, later ones in its subnet are secondaries); IPv6 in reverse,
+    /// because the kernel lists the newest IPv6 address first and prefers it as the source
+    /// address among otherwise equal candidates.
+    pub fn addresses_to_add(&self, family: Family) -> Vec<IpNet> {
+        let mut v = self.addresses(family);
+        if family == Family::Ipv6 {
+            v.reverse();
+        }
+        v
+    }
+
     /// Connected subnets of a family's static addresses.
     pub fn subnets(&self, family: Family) -> Vec<IpNet> {
         match family {

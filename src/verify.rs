@@ -412,6 +412,20 @@ pub fn compare(config: &Config, state: &KernelState) -> Report {
                     );
                 }
             }
+            // IPv6 has no primary: the kernel lists the newest address first and prefers it
+            // as the source among otherwise equal candidates, so the first must be the model's.
+            if family == Family::Ipv6
+                && let (Some(first), Some((listed, _))) = (want.first(), seen.first())
+                && listed != first
+                && seen.iter().any(|(s, _)| s == first)
+            {
+                f(
+                    iface,
+                    "primary-address",
+                    format!("{first} as the preferred (first-listed) IPv6 address"),
+                    format!("{listed} is listed first"),
+                );
+            }
             if let Some(first) = want.first()
                 && seen.iter().any(|(s, secondary)| s == first && *secondary)
             {

@@ -379,11 +379,16 @@ fn rh_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), Str
             .split_whitespace()
             .map(str::to_owned),
     );
-    let want6: Vec<String> = iface
+    // The address that ends up preferred must be the model's first: NetworkManager adds
+    // IPV6ADDR last, initscripts adds it first (and the kernel prefers the newest).
+    let mut want6: Vec<String> = iface
         .addresses(Family::Ipv6)
         .iter()
         .map(ToString::to_string)
         .collect();
+    if matches!(stack, Stack::Initscripts { .. }) {
+        want6.reverse();
+    }
     if v6 != want6 {
         return Err(format!("IPv6 addresses {v6:?} != {want6:?}"));
     }

@@ -395,10 +395,12 @@ fn check_rendering(config: &Config, rendered: &Rendered, main: Main, what: &str)
             out.status.success() && !dry.contains("failed"),
             "{what}: ifup --no-act {name}:\n{dry}"
         );
-        // verifying.md §3.2: one `ip addr add` per static address, in model order (IPv6 first).
+        // verifying.md §3.2: one `ip addr add` per static address, IPv6 first, in the order that
+        // leaves the model's first address primary (IPv4) or preferred (IPv6: added last).
         let adds: Vec<&str> = dry.lines().filter(|l| l.contains(" addr add ")).collect();
         let v4 = iface.addresses(Family::Ipv4);
-        let v6 = iface.addresses(Family::Ipv6);
+        let mut v6 = iface.addresses(Family::Ipv6);
+        v6.reverse();
         assert_eq!(adds.len(), v4.len() + v6.len(), "{what}: {dry}");
         for (line, a) in adds.iter().zip(v6.iter().chain(v4.iter())) {
             assert!(

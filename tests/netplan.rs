@@ -212,10 +212,17 @@ fn check_network_file(iface: &Interface, text: &str) {
         "{ctx}"
     );
 
-    // [Network]: addresses in order (the first of a family is the kernel's primary).
+    // [Network]: addresses in the order networkd adds them: IPv4 in order (the first is the
+    // kernel's primary), IPv6 reversed (the last added is the preferred source address).
     let want_addrs: Vec<String> = [Family::Ipv4, Family::Ipv6]
         .into_iter()
-        .flat_map(|f| iface.addresses(f))
+        .flat_map(|f| {
+            let mut v = iface.addresses(f);
+            if f == Family::Ipv6 {
+                v.reverse();
+            }
+            v
+        })
         .map(|a| a.to_string())
         .collect();
     assert_eq!(
@@ -667,20 +674,18 @@ fn check_kernel_state(config: &Config, state: &str) {
             .map(|a| format!("{n} inet {a}"))
             .collect();
         assert_eq!(got4, want4, "{n}: IPv4 addresses\n{ctx}");
-        // NOTE: the kernel lists IPv6 addresses of one scope newest first, so the listing order
-        // says nothing about configuration order (IPv6 has no primary address); compare sets.
-        let mut got6: Vec<&str> = addrs
+        // The kernel lists IPv6 addresses newest first: the model's first must be listed first
+        // (it was added last, and is the preferred source address).
+        let got6: Vec<&str> = addrs
             .iter()
             .filter(|l| l.starts_with(&format!("{n} inet6 ")))
             .copied()
             .collect();
-        let mut want6: Vec<String> = iface
+        let want6: Vec<String> = iface
             .addresses(Family::Ipv6)
             .iter()
             .map(|a| format!("{n} inet6 {a}"))
             .collect();
-        got6.sort();
-        want6.sort();
         assert_eq!(got6, want6, "{n}: IPv6 addresses\n{ctx}");
 
         let link = state_section(state, "== link ==");

@@ -264,3 +264,40 @@ fn shadowing_files_are_found() {
         "{w:?}"
     );
 }
+
+#[test]
+fn the_first_ipv6_address_must_be_the_preferred_one() {
+    if !require_root("the_first_ipv6_address_must_be_the_preferred_one") {
+        return;
+    }
+    // ipv6-only.yaml: ::10 first, then ::11. The kernel prefers (and lists first) the newest.
+    let setup = |order: [&str; 2]| {
+        let ns = Netns::new();
+        ns.add_veth("eth1", Some("00:16:3e:0a:7b:24"));
+        ip(&ns, "link set eth1 up");
+        for a in order {
+            ip(&ns, &format!("-6 addr add {a}/64 dev eth1 nodad"));
+        }
+        ip(&ns, "-6 route add 2001:db8:0:5::/64 dev eth1 table 1005");
+        ip(
+            &ns,
+            "-6 route add default via 2001:db8:0:5::1 dev eth1 table 1005",
+        );
+        for a in order {
+            ip(
+                &ns,
+                &format!("-6 rule add from {a} lookup 1005 priority 1005"),
+            );
+        }
+        ns
+    };
+    let good = setup(["2001:db8:0:5::11", "2001:db8:0:5::10"]);
+    let out = verify(&good, "eni/ipv6-only.yaml", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let bad = setup(["2001:db8:0:5::10", "2001:db8:0:5::11"]);
+    let t = text(&verify(&bad, "eni/ipv6-only.yaml", &[]));
+    assert!(
+        t.contains("eth1: primary-address: expected 2001:db8:0:5::10/64 as the preferred (first-listed) IPv6 address, actual 2001:db8:0:5::11/64 is listed first"),
+        "{t}"
+    );
+}

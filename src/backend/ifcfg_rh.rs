@@ -212,11 +212,17 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
             v.set("DHCPV6C", "yes")?;
         } else {
             v.set("IPV6_AUTOCONF", "no")?;
-            let addrs: Vec<String> = iface
-                .addresses(Family::Ipv6)
-                .iter()
-                .map(ToString::to_string)
-                .collect();
+            // NOTE: NetworkManager adds IPV6ADDR last, so it becomes the preferred source
+            // address; initscripts' ifup-ipv6 adds IPV6ADDR first and the secondaries after it,
+            // and the kernel prefers the newest, so for initscripts the order is reversed.
+            let addrs: Vec<String> = if initscripts {
+                iface.addresses_to_add(Family::Ipv6)
+            } else {
+                iface.addresses(Family::Ipv6)
+            }
+            .iter()
+            .map(ToString::to_string)
+            .collect();
             if let Some((first, rest)) = addrs.split_first() {
                 v.set("IPV6ADDR", first)?;
                 if !rest.is_empty() {

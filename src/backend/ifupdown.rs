@@ -250,7 +250,8 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
             });
             continue;
         }
-        let addresses = iface.addresses(family);
+        // IPv6 in reverse: the kernel prefers the newest address (Interface::addresses_to_add).
+        let addresses = iface.addresses_to_add(family);
         if let Some(d) = default {
             let via = d.via.context("a main default route without a next hop")?;
             if Some(via) != iface.gateway(family) {

@@ -268,7 +268,7 @@ impl InterfaceView {
         for family in [Family::Ipv4, Family::Ipv6] {
             addresses.extend(
                 iface
-                    .addresses(family)
+                    .addresses_to_add(family)
                     .iter()
                     .map(|a| quote(&a.to_string())),
             );

@@ -193,7 +193,7 @@ impl InterfaceView {
         // One Address= per address, in model order: the first IPv4 address becomes the
         // kernel's primary (cloud-init's networkd renderer sorts them and loses that).
         for family in [Family::Ipv4, Family::Ipv6] {
-            for a in iface.addresses(family) {
+            for a in iface.addresses_to_add(family) {
                 n.push("Address", a)?;
             }
         }

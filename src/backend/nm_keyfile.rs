@@ -185,7 +185,7 @@ impl FamilyView {
             };
         }
         let dhcp = iface.is_dhcp(family);
-        let mut addresses: Vec<String> = iface
+        let addresses: Vec<String> = iface
             .addresses(family)
             .iter()
             .map(ToString::to_string)
@@ -193,14 +193,9 @@ impl FamilyView {
         // NOTE: IPv4 addresses are written in model order: address1 is the primary. Since
         // NetworkManager 1.36 a static address next to a DHCP lease can become the primary
         // (cloud-init #4157); the model never mixes DHCP and static addresses in one family.
-        if family == Family::Ipv6 {
-            // NOTE: the kernel lists (and prefers as source) the IPv6 address added last;
-            // NetworkManager adds `address1` last so it becomes the preferred one, while
-            // ifupdown and networkd add the addresses in order. Writing them in reverse makes
-            // NetworkManager add them in model order, so every backend reaches the same kernel
-            // state (tests/common/expected.rs).
-            addresses.reverse();
-        }
+        // NOTE: for IPv6 the kernel lists (and prefers as source) the address added last;
+        // NetworkManager adds `address1` last, so model order makes the first address the
+        // preferred one, as the other backends do with `Interface::addresses_to_add`.
         let main_default = iface
             .routes()
             .into_iter()
@@ -418,10 +413,10 @@ mod tests {
             "interfaces: [{name: eth1, ipv4: {addresses: [10.0.2.5/24, 10.0.2.6]}, \
              ipv6: {addresses: ['2001:db8::10/64', '2001:db8::11']}}]",
         );
-        // IPv4 in order (address1 is the primary); IPv6 reversed, because NM adds address1
-        // last and the kernel lists (and prefers) the newest IPv6 address first.
+        // Model order for both families: address1 is the primary (IPv4) or the preferred
+        // source (IPv6: NM adds address1 last, and the kernel prefers the newest).
         let v4 = text.find("address1=10.0.2.5/24\naddress2=10.0.2.6/24\n");
-        let v6 = text.find("address1=2001:db8::11/64\naddress2=2001:db8::10/64\n");
+        let v6 = text.find("address1=2001:db8::10/64\naddress2=2001:db8::11/64\n");
         assert!(v4.is_some() && v6.is_some(), "{text}");
     }
 

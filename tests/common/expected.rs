@@ -5,7 +5,8 @@
 //! It knows nothing about any backend: only the model ([`Interface::routes`],
 //! [`Interface::rules`]) and the kernel's own behaviour:
 //! - IPv4 addresses are listed in the order they were added (the first is the primary);
-//!   IPv6 addresses are listed newest first, so in reverse model order;
+//!   IPv6 addresses are listed newest first, and every backend adds them so the first model
+//!   address is added last (`Interface::addresses_to_add`): listed first, and preferred;
 //! - every static address with a prefix shorter than the full length gives a connected route
 //!   (`10.0.2.0/24 dev eth1`), deduplicated;
 //! - metrics the normalizer drops as stack defaults (0, 100, 256, 1024, 1003) are dropped here too.
@@ -35,7 +36,7 @@ pub fn expected_state_all(ifaces: &[Interface]) -> String {
         for a in iface.addresses(Family::Ipv4) {
             addrs.push(format!("{} inet {a}", iface.name));
         }
-        for a in iface.addresses(Family::Ipv6).iter().rev() {
+        for a in iface.addresses(Family::Ipv6) {
             addrs.push(format!("{} inet6 {a}", iface.name));
         }
     }
