@@ -53,6 +53,12 @@ fn expected_error(cfg: &Config, stack: Stack) -> Option<&'static str> {
         if stack == Stack::SuseSysconfig && !i.rules().is_empty() {
             return Some("backend ifcfg-suse cannot express policy routing");
         }
+        if matches!(stack, Stack::Wicked | Stack::SuseSysconfig)
+            && i.is_dhcp(Family::Ipv6)
+            && i.metric.is_some()
+        {
+            return Some("backend ifcfg-suse cannot express a metric for the IPv6 routes");
+        }
     }
     None
 }

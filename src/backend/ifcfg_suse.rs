@@ -178,8 +178,14 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
     if iface.has_ipv6() && !iface.default_route {
         sysctl.push(format!("{} = 0", ipv6_sysctl(name, "accept_ra_defrtr")));
     }
-    if let (true, true, Some(m)) = (dhcp6, iface.default_route, iface.metric) {
-        sysctl.push(format!("{} = {m}", ipv6_sysctl(name, "ra_defrtr_metric")));
+    if dhcp6 && iface.metric.is_some() {
+        // NOTE: wicked leaves router advertisements to the kernel, which installs their prefix
+        // and default routes with its own metrics (ra_defrtr_metric covers only the default
+        // route, and only since Linux 5.18); DHCLIENT_ROUTE_PRIORITY is for DHCPv4.
+        bail!(
+            "backend ifcfg-suse cannot express a metric for the IPv6 routes learnt by DHCPv6/router \
+             advertisements (the kernel installs router-advertisement routes with its own metrics)"
+        );
     }
 
     // NOTE: SUSE ifcfg has no match-by-MAC key (LLADDR would *change* the MAC); the name comes
