@@ -226,6 +226,16 @@ impl Plan {
             .iter()
             .filter(|s| s.action != Action::Unchanged)
             .collect();
+        // An image root that does not exist yet is created (the paths below it are checked one
+        // component at a time as usual).
+        if !changed.is_empty() && lstat(&self.root)?.is_none() {
+            fs::create_dir_all(&self.root).with_context(|| {
+                format!(
+                    "failed to create the root directory {}",
+                    self.root.display()
+                )
+            })?;
+        }
         // 1. Directories and temporary files; nothing is replaced yet.
         let mut temps: Vec<(PathBuf, &Step)> = Vec::new();
         let result = (|| -> Result<()> {

@@ -424,3 +424,23 @@ fn every_scenario_renders_for_every_backend_via_the_cli() {
         }
     }
 }
+
+#[test]
+fn a_missing_image_root_is_created() {
+    let parent = tempfile::tempdir().unwrap();
+    let root = parent.path().join("image/root");
+    let input = fixture("eni/full-secondary.yaml");
+    let out = enicfg(&[
+        "write",
+        "--input",
+        &input,
+        "--distro",
+        "centos:7",
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ifcfg = root.join("etc/sysconfig/network-scripts/ifcfg-eth1");
+    assert_eq!(mode(&ifcfg), 0o644);
+    assert_eq!(mode(&root.join("etc/sysconfig/network-scripts")), 0o755);
+}

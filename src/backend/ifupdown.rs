@@ -111,7 +111,8 @@ impl Backend for Ifupdown {
                     path
                 }
             };
-            let stanzas = stanzas(iface).with_context(|| format!("cannot render the ifupdown stanzas of {name}"))?;
+            let stanzas = stanzas(iface)
+                .with_context(|| format!("cannot render the ifupdown stanzas of {name}"))?;
             let contents = StanzaFile {
                 header: header(BackendKind::Ifupdown),
                 name: name.to_owned(),
