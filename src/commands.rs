@@ -1,0 +1,263 @@
+//! The subcommands: each turns its parsed arguments into what is printed, using the pipeline
+//! in the crate root (load -> model -> detect -> render) and `write`. Output formats (text and
+//! JSON) live here; nothing here knows a configuration format.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use crate::backend::{self, BackendKind, Rendered};
+use crate::cli::{
+    Command, DetectArgs, FetchArgs, Format, RenderArgs, TargetArgs, VerifyArgs, WriteArgs,
+};
+use crate::distro::{self, Detection, Stack};
+use crate::model::{Config, ConfigSpec, FamilySpec, InterfaceSpec};
+use crate::root::{self, RootFacts};
+use crate::{
+    UsageError, detect, imds_settings, load_config_in, print_notes, render, source, verify, write,
+};
+
+/// What a successful run prints, and whether it found everything as expected (exit 0) or
+/// not (`verify` with findings: exit 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Standard output.
+    pub stdout: String,
+    /// False when `verify` found mismatches.
+    pub ok: bool,
+}
+
+/// Runs a parsed command line.
+pub fn run(command: &Command) -> Result<Outcome> {
+    let done = |stdout: String| Outcome { stdout, ok: true };
+    match command {
+        Command::Render(args) => cmd_render(args).map(done),
+        Command::Write(args) => cmd_write(args).map(done),
+        Command::Detect(args) => cmd_detect(args).map(done),
+        Command::Fetch(args) => cmd_fetch(args).map(done),
+        Command::Verify(args) => cmd_verify(args),
+    }
+}
+
+fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
+    let config = load_config_in(&args.source, &args.root)?;
+    let state = verify::KernelState::read(args.netns.as_deref(), &config)?;
+    let mut report = verify::compare(&config, &state);
+    report
+        .warnings
+        .extend(verify::shadowing(&args.root, &config));
+    let stdout = match args.format {
+        Format::Text => report.text(),
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+    };
+    Ok(Outcome {
+        stdout,
+        ok: report.ok,
+    })
+}
+
+#[derive(Serialize)]
+struct RenderJson<'a> {
+    distro: Option<String>,
+    stack: Stack,
+    backend: BackendKind,
+    #[serde(flatten)]
+    rendered: &'a Rendered,
+}
+
+fn render_text(detection: &Detection, rendered: &Rendered) -> Result<String> {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# target: {} -> {} (backend {})\n",
+        detection
+            .distro
+            .as_ref()
+            .map_or("(any distro)".to_owned(), |d| d.pretty_name.clone()),
+        detection.stack,
+        detection.stack.backend()
+    ));
+    for f in &rendered.files {
+        out.push_str(&format!(
+            "\n==> {} (mode {:04o}) <==\n{}",
+            f.path, f.mode, f.contents
+        ));
+    }
+    out.push_str(&format!("\n# restart: {}\n", rendered.commands.restart));
+    for c in &rendered.commands.interface {
+        out.push_str(&format!("# apply:   {c}\n"));
+    }
+    Ok(out)
+}
+
+fn cmd_render(args: &RenderArgs) -> Result<String> {
+    let config = load_config_in(&args.source, &args.root)?;
+    let detection = detect(&args.target, &args.root)?;
+    let rendered = render(&config, &detection, &args.root)?;
+    match args.format {
+        Format::Text => render_text(&detection, &rendered),
+        Format::Json => {
+            let json = RenderJson {
+                distro: detection.distro.as_ref().map(|d| d.short()),
+                stack: detection.stack,
+                backend: detection.stack.backend(),
+                rendered: &rendered,
+            };
+            Ok(serde_json::to_string_pretty(&json)? + "\n")
+        }
+    }
+}
+
+fn cmd_write(args: &WriteArgs) -> Result<String> {
+    if args.restart && args.root != Path::new("/") {
+        return Err(UsageError(format!(
+            "--restart runs the apply commands on this machine, so it needs --root / (got {})",
+            args.root.display()
+        ))
+        .into());
+    }
+    let config = load_config_in(&args.source, &args.root)?;
+    let detection = detect(&args.target, &args.root)?;
+    let rendered = render(&config, &detection, &args.root)?;
+    let plan = write::plan(&args.root, &rendered.files)?;
+    let mut out = String::new();
+    if args.dry_run {
+        if plan.is_noop() {
+            out.push_str(&format!(
+                "nothing to change: all {} files are up to date\n",
+                plan.steps.len()
+            ));
+        } else {
+            out.push_str(&plan.diff());
+        }
+        out.push_str(&format!(
+            "# apply with: {}\n",
+            rendered.commands.interface.join("; ")
+        ));
+        return Ok(out);
+    }
+    if plan.is_noop() {
+        out.push_str(&format!(
+            "nothing to change: all {} files are up to date\n",
+            plan.steps.len()
+        ));
+        return Ok(out);
+    }
+    let backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+    for step in &plan.steps {
+        let verb = match step.action {
+            write::Action::Create => "created",
+            write::Action::Replace => "updated",
+            write::Action::Unchanged => "unchanged",
+        };
+        out.push_str(&format!(
+            "{verb} {} (mode {:04o})\n",
+            step.full_path.display(),
+            step.file.mode
+        ));
+    }
+    for b in &backups {
+        out.push_str(&format!(
+            "backup {}\n",
+            root::in_root(&args.root, b).display()
+        ));
+    }
+    if args.restart {
+        for c in &rendered.commands.interface {
+            run_shell(c)?;
+            out.push_str(&format!("ran: {c}\n"));
+        }
+    } else {
+        out.push_str(&format!(
+            "apply with: {}\n",
+            rendered.commands.interface.join("; ")
+        ));
+    }
+    Ok(out)
+}
+
+fn run_shell(command: &str) -> Result<()> {
+    let status = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .status()
+        .with_context(|| format!("failed to start apply command `{command}`"))?;
+    if !status.success() {
+        anyhow::bail!("apply command `{command}` failed with {status}");
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct DetectJson {
+    distro: Option<distro::Distro>,
+    stack: Stack,
+    backend: BackendKind,
+    reason: String,
+    commands: backend::Commands,
+}
+
+fn cmd_detect(args: &DetectArgs) -> Result<String> {
+    let target = TargetArgs {
+        distro: args.distro.clone(),
+        os_release: args.os_release.clone(),
+        backend: None,
+    };
+    let detection = detect(&target, &args.root)?;
+    let kind = detection.stack.backend();
+    // The commands for an interface named IFNAME, as the backend renders them.
+    let sample = Config::from_spec(&ConfigSpec {
+        interfaces: vec![InterfaceSpec {
+            name: "IFNAME".into(),
+            ipv4: Some(FamilySpec {
+                dhcp: true,
+                ..FamilySpec::default()
+            }),
+            ..InterfaceSpec::default()
+        }],
+    })?;
+    let commands = backend::backend_for(kind)
+        .render(
+            &sample,
+            &backend::Context {
+                stack: detection.stack,
+                root: &RootFacts::default(),
+            },
+        )?
+        .commands;
+    match args.format {
+        Format::Json => Ok(serde_json::to_string_pretty(&DetectJson {
+            distro: detection.distro.clone(),
+            stack: detection.stack,
+            backend: kind,
+            reason: detection.reason.clone(),
+            commands,
+        })? + "\n"),
+        Format::Text => {
+            let mut out = String::new();
+            if let Some(d) = &detection.distro {
+                out.push_str(&format!(
+                    "distro:    {} (ID {}, VERSION_ID {})\n",
+                    d.pretty_name,
+                    d.id,
+                    d.version_id.as_deref().unwrap_or("-")
+                ));
+            }
+            out.push_str(&format!("stack:     {}\n", detection.stack));
+            out.push_str(&format!("backend:   {kind}\n"));
+            out.push_str(&format!("why:       {}\n", detection.reason));
+            out.push_str(&format!("restart:   {}\n", commands.restart));
+            for c in &commands.interface {
+                out.push_str(&format!("interface: {c}\n"));
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn cmd_fetch(args: &FetchArgs) -> Result<String> {
+    let settings = imds_settings(&args.service)?;
+    let fetched = source::imds::fetch(args.cloud, &settings)?;
+    print_notes(&fetched.notes);
+    Ok(serde_json::to_string_pretty(&fetched.doc)? + "\n")
+}
