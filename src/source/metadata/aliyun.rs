@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
-use super::{Decoded, Nic, leaf, lines, netmask_prefix, parse_cidr, parse_ip, parse_mac, top_mac};
+use super::{Decoded, leaf, lines, netmask_prefix, parse_cidr, parse_ip};
 
 /// `private-ipv4s`: JSON-array text; also accepts a plain LF/CRLF list.
 fn private_ipv4s(who: &str, raw: &str) -> Result<Vec<Ipv4Addr>> {
@@ -46,18 +46,11 @@ fn ipv6s(who: &str, raw: &str) -> Result<Vec<Ipv6Addr>> {
 /// Decodes an Alibaba document.
 pub fn decode(doc: &Value) -> Result<Decoded> {
     let (obj, nics) = super::nic_dirs(doc)?;
-    let primary = top_mac(obj)?
-        .ok_or_else(|| anyhow!("the top-level mac key is missing: it names the primary NIC"))?;
+    let primary = super::required_top_mac(obj)?;
     let mut out = Decoded::default();
     for (key, dir) in nics {
         let who = key.as_str();
-        let mac = parse_mac(who, key)?;
-        let mut nic = Nic {
-            key: key.clone(),
-            mac: Some(mac),
-            primary: key.eq_ignore_ascii_case(primary),
-            ..Nic::default()
-        };
+        let mut nic = super::listed_nic(key, primary)?;
         let mut v4 = match leaf(dir, who, "private-ipv4s")? {
             Some(raw) => private_ipv4s(who, raw)?,
             None => Vec::new(),

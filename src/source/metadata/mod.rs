@@ -238,6 +238,23 @@ pub(crate) fn nic_dirs(doc: &Value) -> Result<NicDirs<'_>> {
     Ok((obj, nics))
 }
 
+/// The NIC of a directory whose key names it, for clouds whose top-level `mac` names the
+/// primary NIC (Alibaba, Tencent).
+pub(crate) fn listed_nic(key: &str, primary: &str) -> Result<Nic> {
+    Ok(Nic {
+        key: key.to_owned(),
+        mac: Some(parse_mac(key, key)?),
+        primary: key.eq_ignore_ascii_case(primary),
+        ..Nic::default()
+    })
+}
+
+/// The top-level `mac`, which the cloud requires: it names the primary NIC.
+pub(crate) fn required_top_mac(obj: &Map<String, Value>) -> Result<&str> {
+    top_mac(obj)?
+        .ok_or_else(|| anyhow!("the top-level mac key is missing: it names the primary NIC"))
+}
+
 /// A short description of a JSON value for error messages.
 pub(crate) fn kind_of(v: &Value) -> String {
     match v {

@@ -11,23 +11,16 @@ use std::net::Ipv4Addr;
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
-use super::{Decoded, Nic, kind_of, leaf, leaf_at, netmask_prefix, parse_ip, parse_mac, top_mac};
+use super::{Decoded, kind_of, leaf, leaf_at, netmask_prefix, parse_ip};
 
 /// Decodes a Tencent document.
 pub fn decode(doc: &Value) -> Result<Decoded> {
     let (obj, nics) = super::nic_dirs(doc)?;
-    let primary = top_mac(obj)?
-        .ok_or_else(|| anyhow!("the top-level mac key is missing: it names the primary NIC"))?;
+    let primary = super::required_top_mac(obj)?;
     let mut out = Decoded::default();
     for (key, dir) in nics {
         let who = key.as_str();
-        let mac = parse_mac(who, key)?;
-        let mut nic = Nic {
-            key: key.clone(),
-            mac: Some(mac),
-            primary: key.eq_ignore_ascii_case(primary),
-            ..Nic::default()
-        };
+        let mut nic = super::listed_nic(key, primary)?;
         let ips = match dir.get("local-ipv4s") {
             None => serde_json::Map::new(),
             Some(Value::Object(m)) => m.clone(),
