@@ -19,8 +19,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use common::dnsmasq::Dnsmasq;
 use common::expected::{expected_state_all, mask_macs};
-use common::networkd::{Dnsmasq, Install, Networkd};
+use common::networkd::{Install, Networkd};
 use common::nm::{NetworkManager, profiles_of};
 use common::{Netns, load_config, require_root};
 use enicfg::backend::{Rendered, render};

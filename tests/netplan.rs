@@ -867,7 +867,7 @@ fn dhcp_for_real(config: &Config) -> String {
     let cfg = network_files_for(config, None);
     let ns = common::Netns::new();
     networkd::add_links(&ns, config);
-    let _server = networkd::Dnsmasq::start(&ns, config.interfaces[0].name.as_str(), false);
+    let _server = common::dnsmasq::Dnsmasq::start(&ns, config.interfaces[0].name.as_str(), false);
     networkd::run(&ns, &installs(&cfg), config, true)
 }
 

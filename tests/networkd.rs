@@ -360,7 +360,7 @@ fn dhcp_apply(config: &Config, ipv6: bool) -> String {
     let (_dir, ours) = etc_install(&rendered);
     let ns = Netns::new();
     networkd::add_links(&ns, config);
-    let _server = networkd::Dnsmasq::start(&ns, config.interfaces[0].name.as_str(), ipv6);
+    let _server = common::dnsmasq::Dnsmasq::start(&ns, config.interfaces[0].name.as_str(), ipv6);
     networkd::run(&ns, &[ours], config, true)
 }
 

@@ -484,14 +484,14 @@ fn dhcp_for_real(config: &Config) -> String {
 }
 
 /// [`dhcp_for_real`], and with `ipv6` also router advertisements (dnsmasq as the router) and
-/// DHCPv6 leases from 2001:db8:2::100-1ff (`common::networkd::Dnsmasq`).
+/// DHCPv6 leases from 2001:db8:2::100-1ff (`common::dnsmasq::Dnsmasq`).
 fn dhcp_for_real_with(config: &Config, ipv6: bool) -> String {
     let rendered = render(config);
     assert_modes(&rendered);
     let ns = common::Netns::new();
     add_links(&ns, config);
     let ifname = config.interfaces[0].name.as_str();
-    let dnsmasq = common::networkd::Dnsmasq::start(&ns, ifname, ipv6);
+    let dnsmasq = common::dnsmasq::Dnsmasq::start(&ns, ifname, ipv6);
     let mut nm = NetworkManager::start(&ns, &profiles_of(&rendered));
     nm.wait_connected(&[ifname], CONNECT_DEADLINE);
     let problems = nm.keyfile_problems();

@@ -4,13 +4,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use enicfg::backend::Rendered;
 use enicfg::model::Config;
 
-use super::{Netns, peer_name, run, run_ok};
+use super::{Netns, run};
 
 /// The main file of Debian's cloud images (≤ 11): `source-directory` (names without a dot).
 pub const DEBIAN_CLOUD_MAIN: &str = "# This file describes the network interfaces available on your system\n\
@@ -124,41 +123,12 @@ pub fn dhcp_apply<T>(
     fs::create_dir_all(&state).unwrap();
 
     let ns = Netns::new();
-    let srv = Netns::new();
     ns.add_veth(name, iface.mac.map(|m| m.to_string()).as_deref());
-    let peer = peer_name(name);
-    ns.ip(&["link", "set", &peer, "netns", &srv.name]);
-    srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
-    // With IPv6 DHCP, dnsmasq is also the router: router advertisements (managed flag, the
-    // on-link prefix, a default router) and DHCPv6 leases.
     let dhcp6 = config
         .interfaces
         .iter()
         .any(|i| i.is_dhcp(enicfg::model::Family::Ipv6));
-    let mut v6_args: Vec<&str> = Vec::new();
-    if dhcp6 {
-        srv.ip(&["addr", "add", "2001:db8:2::1/64", "dev", &peer, "nodad"]);
-        v6_args.extend([
-            "--enable-ra",
-            "--dhcp-range=2001:db8:2::100,2001:db8:2::1ff,64,1h",
-        ]);
-    }
-    srv.ip(&["link", "set", &peer, "up"]);
-    let dnsmasq_pid = tmp.path().join("dnsmasq.pid");
-    run_ok(srv.exec("dnsmasq").args(&v6_args).args([
-        "--port=0",
-        "--no-resolv",
-        "--no-hosts",
-        "--bind-interfaces",
-        &format!("--interface={peer}"),
-        "--except-interface=lo",
-        "--dhcp-range=10.0.2.100,10.0.2.199,255.255.255.0,1h",
-        "--dhcp-option=3,10.0.2.1",
-        "--dhcp-authoritative",
-        "--dhcp-leasefile=/dev/null",
-        &format!("--pid-file={}", dnsmasq_pid.display()),
-    ]));
-    let _dnsmasq = Pidfile(dnsmasq_pid);
+    let _dnsmasq = super::dnsmasq::Dnsmasq::start(&ns, name, dhcp6);
 
     let ready = tmp.path().join("ready");
     let go = tmp.path().join("go");
@@ -208,15 +178,4 @@ pub fn dhcp_apply<T>(
     );
     let after = ns.state(&[name]);
     (result, after)
-}
-
-/// Kills the process whose pid is in the file, on drop.
-struct Pidfile(PathBuf);
-
-impl Drop for Pidfile {
-    fn drop(&mut self) {
-        if let Ok(pid) = fs::read_to_string(&self.0) {
-            let _ = Command::new("kill").arg(pid.trim()).output();
-        }
-    }
 }
