@@ -225,9 +225,17 @@ pub struct WriteArgs {
     /// Print a unified diff against the files on disk and write nothing.
     #[arg(long, conflicts_with = "restart")]
     pub dry_run: bool,
-    /// After writing, run the per-interface apply commands (only with --root /).
+    /// Apply: run the per-interface apply commands (even when no file changed), then check the
+    /// kernel state against the description; on failure put the previous files back and apply
+    /// them again (only with --root /).
     #[arg(long)]
     pub restart: bool,
+    /// With --restart: keep the new files when applying or verifying fails.
+    #[arg(long, requires = "restart", conflicts_with = "dry_run")]
+    pub no_rollback: bool,
+    /// With --restart: how long the kernel state may take to match the description.
+    #[arg(long, value_name = "SECONDS", requires = "restart", conflicts_with = "dry_run")]
+    pub settle_timeout: Option<f64>,
 }
 
 /// `enicfg verify`.

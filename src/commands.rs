@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::backend::{self, BackendKind, Rendered};
@@ -15,7 +15,8 @@ use crate::distro::{self, Detection, Stack};
 use crate::model::{Config, ConfigSpec, FamilySpec, InterfaceSpec};
 use crate::root::{self, RootFacts};
 use crate::{
-    UsageError, detect, imds_settings, load_config_in, print_notes, render, source, verify, write,
+    UsageError, apply, detect, imds_settings, load_config_in, print_notes, render, source, verify,
+    write,
 };
 
 /// What a successful run prints, and whether it found everything as expected (exit 0) or
@@ -136,56 +137,60 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
         ));
         return Ok(out);
     }
+    let settle = if args.restart {
+        Some(crate::seconds(
+            "--settle-timeout",
+            args.settle_timeout,
+            30.0,
+        )?)
+    } else {
+        None
+    };
     if plan.is_noop() {
         out.push_str(&format!(
             "nothing to change: all {} files are up to date\n",
             plan.steps.len()
         ));
-        return Ok(out);
-    }
-    let backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
-    for step in &plan.steps {
-        let verb = match step.action {
-            write::Action::Create => "created",
-            write::Action::Replace => "updated",
-            write::Action::Unchanged => "unchanged",
-        };
-        out.push_str(&format!(
-            "{verb} {} (mode {:04o})\n",
-            step.full_path.display(),
-            step.file.mode
-        ));
-    }
-    for b in &backups {
-        out.push_str(&format!(
-            "backup {}\n",
-            root::in_root(&args.root, b).display()
-        ));
-    }
-    if args.restart {
-        for c in &rendered.commands.interface {
-            run_shell(c)?;
-            out.push_str(&format!("ran: {c}\n"));
-        }
     } else {
-        out.push_str(&format!(
+        let backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+        for step in &plan.steps {
+            let verb = match step.action {
+                write::Action::Create => "created",
+                write::Action::Replace => "updated",
+                write::Action::Unchanged => "unchanged",
+            };
+            out.push_str(&format!(
+                "{verb} {} (mode {:04o})\n",
+                step.full_path.display(),
+                step.file.mode
+            ));
+        }
+        for b in &backups {
+            out.push_str(&format!(
+                "backup {}\n",
+                root::in_root(&args.root, b).display()
+            ));
+        }
+    }
+    match settle {
+        Some(settle) => {
+            let opts = apply::Options {
+                settle,
+                rollback: !args.no_rollback,
+            };
+            let done = apply::apply(&config, &rendered.commands.interface, &plan, opts)?;
+            out.push_str(&done);
+            for w in verify::shadowing(&args.root, &config) {
+                out.push_str(&format!("warning: {w}\n"));
+            }
+        }
+        None if !plan.is_noop() => out.push_str(&format!(
             "apply with: {}\n",
             rendered.commands.interface.join("; ")
-        ));
+        )),
+        None => {}
     }
     Ok(out)
-}
-
-fn run_shell(command: &str) -> Result<()> {
-    let status = std::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .status()
-        .with_context(|| format!("failed to start apply command `{command}`"))?;
-    if !status.success() {
-        anyhow::bail!("apply command `{command}` failed with {status}");
-    }
-    Ok(())
 }
 
 #[derive(Serialize)]

@@ -5,6 +5,7 @@
 //! backend; the backend renders files and apply commands ([`backend::Rendered`]); [`mod@write`]
 //! plans, diffs and writes them atomically under ROOT.
 
+pub mod apply;
 pub mod backend;
 pub mod cli;
 pub mod commands;
@@ -146,7 +147,7 @@ pub fn render(config: &Config, detection: &Detection, root: &Path) -> Result<Ren
 // Cloud metadata (saved documents and the live service).
 // ---------------------------------------------------------------------------------------------
 
-fn seconds(flag: &str, value: Option<f64>, default: f64) -> Result<std::time::Duration> {
+pub(crate) fn seconds(flag: &str, value: Option<f64>, default: f64) -> Result<std::time::Duration> {
     let v = value.unwrap_or(default);
     std::time::Duration::try_from_secs_f64(v)
         .ok()

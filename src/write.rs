@@ -13,11 +13,24 @@
 //! outside the configuration directories because several stacks read every file there
 //! (`source *`, NetworkManager's keyfile directory).
 //!
+//! Every written file belongs to root (`0:0`) when enicfg runs as root: NetworkManager ignores
+//! a keyfile that root does not own, so an owner that drifted is a change like any other (shown
+//! by `--dry-run`, restored by writing). Run without root (an image root in the user's own
+//! directory), files belong to the user running it. Before anything is touched, every
+//! directory the plan writes into is checked for write access, so a run without the needed
+//! privileges fails once, saying so, and changes nothing.
+//!
+//! Symlinks: a symlink anywhere on the way to a written file (the file itself, or any directory
+//! between ROOT and it) is refused with an error naming it, even when it points inside ROOT;
+//! ROOT itself may be a symlink. Reading follows links the way a chroot would (`root.rs`);
+//! writing never does, so a link can never redirect a write.
+//!
 //! The writer knows nothing about formats.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
 // NOTE: `create_new` is O_CREAT|O_EXCL, which never follows a symlink at the last component.
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -55,6 +68,8 @@ pub struct Step {
     pub old: Option<String>,
     /// Current mode, when the file exists.
     pub old_mode: Option<u32>,
+    /// Current owner (uid, gid), when the file exists.
+    pub old_owner: Option<(u32, u32)>,
     /// Whether the current file gets backed up first (it exists and enicfg did not make it).
     pub backup: bool,
 }
@@ -66,6 +81,15 @@ pub struct Plan {
     pub root: PathBuf,
     /// One step per file, in render order.
     pub steps: Vec<Step>,
+    /// The owner (uid, gid) every written file gets.
+    pub owner: (u32, u32),
+}
+
+/// The owner of written files: root when running as root, otherwise the user running enicfg.
+pub fn expected_owner() -> (u32, u32) {
+    // SAFETY: geteuid and getegid cannot fail and touch no memory.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if uid == 0 { (0, 0) } else { (uid, gid) }
 }
 
 /// Checks an in-target path: absolute, no `.`/`..`, not the root itself.
@@ -121,6 +145,7 @@ fn check_ancestors(root: &Path, rel: &Path) -> Result<()> {
 
 /// Compares rendered files with what is under ROOT. Reads only.
 pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
+    let owner = expected_owner();
     let mut steps = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for file in files {
@@ -130,8 +155,8 @@ pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
         }
         check_ancestors(root, &rel)?;
         let full_path = root.join(&rel);
-        let (old, old_mode) = match lstat(&full_path)? {
-            None => (None, None),
+        let (old, old_mode, old_owner) = match lstat(&full_path)? {
+            None => (None, None, None),
             Some(m) if m.file_type().is_symlink() => bail!(
                 "refusing to replace {}: it is a symlink, and enicfg never follows symlinks",
                 full_path.display()
@@ -143,12 +168,20 @@ pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
             Some(m) => {
                 let old = fs::read_to_string(&full_path)
                     .with_context(|| format!("failed to read {}", full_path.display()))?;
-                (Some(old), Some(m.permissions().mode() & 0o7777))
+                (
+                    Some(old),
+                    Some(m.permissions().mode() & 0o7777),
+                    Some((m.uid(), m.gid())),
+                )
             }
         };
-        let action = match (&old, old_mode) {
-            (None, _) => Action::Create,
-            (Some(o), Some(m)) if *o == file.contents && m == file.mode => Action::Unchanged,
+        let action = match (&old, old_mode, old_owner) {
+            (None, _, _) => Action::Create,
+            (Some(o), Some(m), Some(who))
+                if *o == file.contents && m == file.mode && who == owner =>
+            {
+                Action::Unchanged
+            }
             _ => Action::Replace,
         };
         let backup = action == Action::Replace
@@ -161,12 +194,14 @@ pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
             action,
             old,
             old_mode,
+            old_owner,
             backup,
         });
     }
     Ok(Plan {
         root: root.to_path_buf(),
         steps,
+        owner,
     })
 }
 
@@ -199,6 +234,12 @@ impl Plan {
                 )),
                 _ => {}
             }
+            if let Some((uid, gid)) = s.old_owner.filter(|o| *o != self.owner) {
+                out.push_str(&format!(
+                    "# {}: owner {uid}:{gid} -> {}:{}\n",
+                    s.file.path, self.owner.0, self.owner.1
+                ));
+            }
             if s.backup {
                 out.push_str(&format!(
                     "# {}: not generated by enicfg; it will be backed up first\n",
@@ -226,6 +267,7 @@ impl Plan {
             .iter()
             .filter(|s| s.action != Action::Unchanged)
             .collect();
+        self.check_access()?;
         // An image root that does not exist yet is created (the paths below it are checked one
         // component at a time as usual).
         if !changed.is_empty() && lstat(&self.root)?.is_none() {
@@ -242,7 +284,12 @@ impl Plan {
             for step in &changed {
                 let rel = checked_relative(&step.file.path)?;
                 create_dirs(&self.root, rel.parent().unwrap_or(Path::new("")))?;
-                let tmp = write_temp(step)?;
+                let tmp = write_temp(
+                    &step.full_path,
+                    &step.file.contents,
+                    step.file.mode,
+                    self.owner,
+                )?;
                 temps.push((tmp, step));
             }
             Ok(())
@@ -284,6 +331,89 @@ impl Plan {
             sync_dir(step.full_path.parent().unwrap_or(&self.root))?;
         }
         Ok(backups)
+    }
+
+    /// Fails, once and before anything is touched, when a directory the plan writes into is
+    /// not writable, or an owner must be restored without root.
+    pub fn check_access(&self) -> Result<()> {
+        let changed: Vec<&Step> = self
+            .steps
+            .iter()
+            .filter(|s| s.action != Action::Unchanged)
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let (uid, _) = expected_owner();
+        let mut dirs: Vec<PathBuf> = changed
+            .iter()
+            .filter_map(|s| s.full_path.parent().map(Path::to_path_buf))
+            .collect();
+        if changed.iter().any(|s| s.backup) {
+            dirs.push(in_root_dir(&self.root, BACKUP_DIR));
+        }
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            let existing = nearest_existing(&dir);
+            if !writable(&existing) {
+                bail!(
+                    "writing under {} needs root (or write access to it): {} is not writable by uid {uid}; nothing was written",
+                    self.root.display(),
+                    existing.display()
+                );
+            }
+        }
+        if uid != 0
+            && let Some(s) = changed
+                .iter()
+                .find(|s| s.old_owner.is_some_and(|o| o.0 != uid))
+        {
+            bail!(
+                "{} belongs to uid {}: restoring its owner needs root; nothing was written",
+                s.full_path.display(),
+                s.old_owner.map_or(0, |o| o.0)
+            );
+        }
+        Ok(())
+    }
+
+    /// Puts back what [`Plan::apply`] changed: replaced files get their old contents, mode and
+    /// owner (atomically, like any write), created files are removed. Returns one line per file.
+    pub fn restore(&self) -> Result<Vec<String>> {
+        let mut done = Vec::new();
+        for step in self.steps.iter().filter(|s| s.action != Action::Unchanged) {
+            match (&step.old, step.old_mode) {
+                (Some(old), Some(mode)) => {
+                    let tmp = write_temp(
+                        &step.full_path,
+                        old,
+                        mode,
+                        step.old_owner.unwrap_or(self.owner),
+                    )?;
+                    fs::rename(&tmp, &step.full_path).with_context(|| {
+                        format!(
+                            "failed to move {} back into place",
+                            step.full_path.display()
+                        )
+                    })?;
+                    done.push(format!("restored {}", step.full_path.display()));
+                }
+                _ => {
+                    match fs::remove_file(&step.full_path) {
+                        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                            return Err(e).with_context(|| {
+                                format!("failed to remove {}", step.full_path.display())
+                            });
+                        }
+                        _ => {}
+                    }
+                    done.push(format!("removed {}", step.full_path.display()));
+                }
+            }
+            sync_dir(step.full_path.parent().unwrap_or(&self.root))?;
+        }
+        Ok(done)
     }
 
     fn backup(&self, step: &Step, timestamp: &str) -> Result<String> {
@@ -330,12 +460,39 @@ fn create_dirs(root: &Path, rel: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes the new contents to `.NAME.enicfg-tmp` beside the target, with the exact mode, and
-/// fsyncs it. The name starts with a dot and has no format suffix, so no stack reads it.
-fn write_temp(step: &Step) -> Result<PathBuf> {
-    let dir = step.full_path.parent().unwrap_or(Path::new("/"));
-    let name = step
-        .full_path
+/// `ROOT` + an absolute in-target directory.
+fn in_root_dir(root: &Path, dir: &str) -> PathBuf {
+    root.join(dir.trim_start_matches('/'))
+}
+
+/// The path itself when it exists, else its nearest existing ancestor.
+fn nearest_existing(path: &Path) -> PathBuf {
+    let mut cur = path;
+    loop {
+        if fs::symlink_metadata(cur).is_ok() {
+            return cur.to_path_buf();
+        }
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => return PathBuf::from("/"),
+        }
+    }
+}
+
+/// Whether this process may create entries in directory `dir`.
+fn writable(dir: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// Writes `contents` to `.NAME.enicfg-tmp` beside `target`, with the exact mode and owner,
+/// and fsyncs it. The name starts with a dot and has no format suffix, so no stack reads it.
+fn write_temp(target: &Path, contents: &str, mode: u32, owner: (u32, u32)) -> Result<PathBuf> {
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -351,8 +508,9 @@ fn write_temp(step: &Step) -> Result<PathBuf> {
         .open(&tmp)
         .with_context(|| format!("failed to create {}", tmp.display()))?;
     let res = f
-        .write_all(step.file.contents.as_bytes())
-        .and_then(|()| f.set_permissions(fs::Permissions::from_mode(step.file.mode)))
+        .write_all(contents.as_bytes())
+        .and_then(|()| std::os::unix::fs::fchown(&f, Some(owner.0), Some(owner.1)))
+        .and_then(|()| f.set_permissions(fs::Permissions::from_mode(mode)))
         .and_then(|()| f.sync_all());
     if let Err(e) = res {
         let _ = fs::remove_file(&tmp);

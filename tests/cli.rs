@@ -444,3 +444,171 @@ fn a_missing_image_root_is_created() {
     assert_eq!(mode(&ifcfg), 0o644);
     assert_eq!(mode(&root.join("etc/sysconfig/network-scripts")), 0o755);
 }
+
+/// NetworkManager ignores a keyfile root does not own: an owner that drifted is a change,
+/// shown by `--dry-run` and restored by `write`, and then nothing is left to change.
+#[test]
+fn owner_drift_is_shown_and_restored() {
+    if !common::require_root("owner_drift_is_shown_and_restored") {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt as _;
+    let root = root_with(DEBIAN_12);
+    let r = root.path().to_str().unwrap();
+    let args = [
+        "write",
+        "--input",
+        &fixture("eni/full-secondary.yaml"),
+        "--root",
+        r,
+        "--backend",
+        "nm-keyfile",
+    ];
+    let out = enicfg(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let file = root
+        .path()
+        .join("etc/NetworkManager/system-connections/enicfg-eth1.nmconnection");
+    let meta = fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    std::os::unix::fs::chown(&file, Some(1000), Some(1000)).unwrap();
+
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let out = enicfg(&dry);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(
+            "# /etc/NetworkManager/system-connections/enicfg-eth1.nmconnection: owner 1000:1000 -> 0:0"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        fs::metadata(&file).unwrap().uid(),
+        1000,
+        "--dry-run changed the owner"
+    );
+
+    let out = enicfg(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("updated"),
+        "{}",
+        text(&out.stdout)
+    );
+    let meta = fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), mode(&file)), (0, 0, 0o600));
+    let out = enicfg(&args);
+    assert!(
+        text(&out.stdout).starts_with("nothing to change"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// Without root and without write access to ROOT, `write` says so once and touches nothing
+/// (no directory, no temporary file); with write access to its own image root it works.
+#[test]
+fn writing_without_privileges_fails_once_before_touching_anything() {
+    if !common::require_root("writing_without_privileges_fails_once_before_touching_anything") {
+        return;
+    }
+    let root = root_with(DEBIAN_12);
+    let r = root.path().to_str().unwrap().to_owned();
+    // The temp dir is 0700 root: let the unprivileged user reach (not write) it.
+    fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let before = list_tree(root.path());
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", ENICFG])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let input = fixture("eni/full-secondary.yaml");
+    let out = as_nobody(&[
+        "write",
+        "--input",
+        &input,
+        "--root",
+        &r,
+        "--backend",
+        "networkd",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("needs root (or write access to it)")
+            && err.contains(&format!("{r}/etc is not writable by uid 65534"))
+            && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert_eq!(list_tree(root.path()), before, "something was touched");
+
+    // An image root the user owns: allowed, and the files are the user's.
+    let own = tempfile::tempdir().unwrap();
+    fs::set_permissions(own.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let img = own.path().join("img");
+    let img_s = img.to_str().unwrap();
+    let out = as_nobody(&[
+        "write",
+        "--input",
+        &input,
+        "--root",
+        img_s,
+        "--backend",
+        "networkd",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    use std::os::unix::fs::MetadataExt as _;
+    let f = img.join("etc/systemd/network/05-enicfg-eth1.network");
+    assert_eq!(fs::metadata(&f).unwrap().uid(), 65534);
+    let again = as_nobody(&[
+        "write",
+        "--input",
+        &input,
+        "--root",
+        img_s,
+        "--backend",
+        "networkd",
+    ]);
+    assert!(
+        text(&again.stdout).starts_with("nothing to change"),
+        "{}",
+        text(&again.stdout)
+    );
+}
+
+fn list_tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        out.push(p.display().to_string());
+        if p.is_dir() && !p.is_symlink() {
+            out.extend(list_tree(&p));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `--restart` options need `--restart`; `--restart` needs ROOT `/` (it runs commands here).
+#[test]
+fn restart_options_are_usage_errors_without_restart() {
+    let input = fixture("eni/full-secondary.yaml");
+    for extra in [["--no-rollback", ""], ["--settle-timeout", "5"]] {
+        let mut args = vec!["write", "--input", &input, "--dry-run"];
+        args.extend(extra.iter().filter(|a| !a.is_empty()));
+        let out = enicfg(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = enicfg(&["write", "--input", &input, "--root", "/tmp/x", "--restart"]);
+    assert_eq!(out.status.code(), Some(2));
+}

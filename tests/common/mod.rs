@@ -12,6 +12,7 @@ pub mod ifupdown;
 pub mod networkd;
 pub mod nm;
 pub mod snap;
+pub mod static_bin;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

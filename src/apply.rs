@@ -1,0 +1,142 @@
+//! `write --restart`: run the stack's apply commands, check the kernel against the
+//! description, and roll back when either fails.
+//!
+//! Applying is never skipped: a first apply that failed, or power lost between writing and
+//! applying, leaves files that are up to date and a kernel that is not, and running the same
+//! command again must fix that. After the commands, the kernel state is compared with the
+//! description (the `verify` logic) until it matches or the settle time runs out; stacks
+//! configure asynchronously (networkd, NetworkManager, DHCP).
+//!
+//! On a failed command or a failed verification the previous files are put back and the apply
+//! commands run again (what nmstate's checkpoints give): a bad configuration on a remote VM
+//! must not cut the user off. Both outcomes are reported, and the run fails. `--no-rollback`
+//! keeps the new files in place instead. This module runs commands; it writes files only
+//! through [`Plan::restore`].
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::model::Config;
+use crate::verify::{self, Report};
+use crate::write::Plan;
+
+/// How `--restart` behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// How long the kernel state may take to match after the commands.
+    pub settle: Duration,
+    /// Put the previous files back and re-apply on failure.
+    pub rollback: bool,
+}
+
+/// Runs one apply command through `/bin/sh -c`, capturing its output.
+fn run_shell(command: &str) -> Result<()> {
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .output()
+        .with_context(|| format!("failed to start apply command `{command}`"))?;
+    if !out.status.success() {
+        let mut msg = format!("apply command `{command}` failed with {}", out.status);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+        if !tail.is_empty() {
+            msg.push_str(": ");
+            msg.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join(" / "));
+        }
+        bail!(msg);
+    }
+    Ok(())
+}
+
+/// Runs every command in order; stops at the first failure.
+fn run_all(commands: &[String], out: &mut String) -> Result<()> {
+    for c in commands {
+        run_shell(c)?;
+        out.push_str(&format!("ran: {c}\n"));
+    }
+    Ok(())
+}
+
+/// Reads and compares the kernel state until it matches or `settle` has passed.
+fn settle(config: &Config, settle: Duration) -> Result<Report> {
+    let deadline = Instant::now() + settle;
+    loop {
+        let state = verify::KernelState::read(None, config)?;
+        let report = verify::compare(config, &state);
+        if report.ok || Instant::now() >= deadline {
+            return Ok(report);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Why an apply did not reach the described state.
+fn failure(
+    config: &Config,
+    commands: &[String],
+    opts: Options,
+    out: &mut String,
+) -> Option<String> {
+    if let Err(e) = run_all(commands, out) {
+        return Some(format!("{e:#}"));
+    }
+    match settle(config, opts.settle) {
+        Err(e) => Some(format!("cannot read the kernel state: {e:#}")),
+        Ok(report) if report.ok => {
+            out.push_str(&format!(
+                "verified: the kernel state matches the description ({} interface{})\n",
+                config.interfaces.len(),
+                if config.interfaces.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ));
+            None
+        }
+        Ok(report) => Some(format!(
+            "the kernel state does not match the description after {} s:\n{}",
+            opts.settle.as_secs_f64(),
+            report.text().trim_end()
+        )),
+    }
+}
+
+/// Applies, verifies and, on failure, rolls back. Returns what was done, or an error saying
+/// what failed and what the rollback did.
+pub fn apply(config: &Config, commands: &[String], plan: &Plan, opts: Options) -> Result<String> {
+    let mut out = String::new();
+    let Some(why) = failure(config, commands, opts, &mut out) else {
+        return Ok(out);
+    };
+    let changed = !plan.is_noop();
+    if !opts.rollback || !changed {
+        let kept = if changed {
+            "the new files stay in place (--no-rollback)"
+        } else {
+            "the files were already up to date, so there is nothing to roll back"
+        };
+        bail!("{out}{why}\n{kept}");
+    }
+    let mut report = format!("{out}{why}\nrolling back:\n");
+    match plan.restore() {
+        Err(e) => bail!("{report}rollback failed: {e:#}"),
+        Ok(lines) => {
+            for l in lines {
+                report.push_str(&format!("  {l}\n"));
+            }
+        }
+    }
+    let mut again = String::new();
+    match run_all(commands, &mut again) {
+        Ok(()) => report.push_str(&format!(
+            "re-applied the previous files: {}\n",
+            commands.join("; ")
+        )),
+        Err(e) => report.push_str(&format!("re-applying the previous files failed: {e:#}\n")),
+    }
+    bail!("{}", report.trim_end())
+}
