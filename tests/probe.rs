@@ -184,8 +184,9 @@ fn explicit_targets_are_not_second_guessed() {
 }
 
 #[test]
-fn symlinked_config_in_an_image_root_is_not_followed() {
-    // NetworkManager.conf pointing at the build host's file must not be read.
+fn config_links_resolve_inside_the_image_root_never_on_the_host() {
+    // NetworkManager.conf pointing at /etc/passwd means ROOT's /etc/passwd: absent here, so the
+    // build host's file is not read and the plugin list stays unset.
     let r = Root::new(OPENEULER);
     r.networkmanager(true);
     fs::create_dir_all(r.path().join("etc/NetworkManager")).unwrap();
@@ -195,4 +196,52 @@ fn symlinked_config_in_an_image_root_is_not_followed() {
     )
     .unwrap();
     assert_eq!(r.detect().0, Stack::NetworkManagerIfcfg);
+    // A conf.d link to a file inside ROOT is read: keyfiles only.
+    r.file(
+        "/usr/share/nm/keyfile-only.conf",
+        "[main]\nplugins=keyfile\n",
+    );
+    fs::create_dir_all(r.path().join("etc/NetworkManager/conf.d")).unwrap();
+    symlink(
+        "../../../usr/share/nm/keyfile-only.conf",
+        r.path().join("etc/NetworkManager/conf.d/10-plugins.conf"),
+    )
+    .unwrap();
+    assert_eq!(r.detect().0, Stack::NetworkManagerKeyfile);
+    // Masked with /dev/null: as if absent.
+    fs::remove_file(r.path().join("etc/NetworkManager/conf.d/10-plugins.conf")).unwrap();
+    symlink(
+        "/dev/null",
+        r.path().join("etc/NetworkManager/conf.d/10-plugins.conf"),
+    )
+    .unwrap();
+    assert_eq!(r.detect().0, Stack::NetworkManagerIfcfg);
+}
+
+#[test]
+fn a_unit_link_loop_is_an_error_naming_it() {
+    let r = Root::new(CENTOS_7);
+    let wants = r.path().join("etc/systemd/system/multi-user.target.wants");
+    fs::create_dir_all(&wants).unwrap();
+    symlink(
+        "NetworkManager.service",
+        wants.join("NetworkManager.service"),
+    )
+    .unwrap();
+    let t = TargetArgs {
+        distro: None,
+        os_release: None,
+        backend: None,
+    };
+    let err = format!("{:#}", enicfg::detect(&t, r.path()).unwrap_err());
+    assert!(
+        err.contains("cannot probe the network stack under"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "cannot resolve /etc/systemd/system/multi-user.target.wants/NetworkManager.service"
+        ),
+        "{err}"
+    );
 }
