@@ -70,14 +70,23 @@ fn has_dhcp6(config: &Config) -> bool {
     config.interfaces.iter().any(|i| i.is_dhcp(Family::Ipv6))
 }
 
-/// `enicfg verify` inside the namespace; panics with its findings unless it passes.
+/// `enicfg verify` inside the namespace; panics with its findings unless it passes within
+/// [`DEADLINE`]. A stack reports "configured" before every lease has landed (networkd with
+/// DHCPv6 under load), so the state is read again until it matches or time runs out.
 fn verify(ns: &Netns, fixture: &Path, what: &str) {
-    let out = Command::new(ENICFG)
-        .args(["verify", "--include-primary", "--input"])
-        .arg(fixture)
-        .args(["--netns", &ns.name])
-        .output()
-        .unwrap();
+    let start = std::time::Instant::now();
+    let out = loop {
+        let out = Command::new(ENICFG)
+            .args(["verify", "--include-primary", "--input"])
+            .arg(fixture)
+            .args(["--netns", &ns.name])
+            .output()
+            .unwrap();
+        if out.status.success() || start.elapsed() >= DEADLINE {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
     assert!(
         out.status.success(),
         "{what}: enicfg verify found mismatches:\n{}{}",
