@@ -400,6 +400,9 @@ pub fn parse_legacy_release(text: &str) -> Option<Distro> {
 
 /// Finds the distro of a root: `/etc/os-release`, then `/usr/lib/os-release`, then the legacy
 /// release files. (`/etc` first: TencentOS 3.1's `/usr/lib/os-release` still says CentOS.)
+/// Links are followed inside ROOT ([`crate::root`]): `/etc/os-release` is a link to
+/// `../usr/lib/os-release` nearly everywhere, and one whose target is missing inside ROOT counts
+/// as absent (the next file is tried; the build host's is never read).
 pub fn read_root(root: &std::path::Path) -> Result<(Distro, String)> {
     for path in ["/etc/os-release", "/usr/lib/os-release"] {
         if let Some(text) = crate::root::read_optional(root, path)? {
@@ -419,8 +422,24 @@ pub fn read_root(root: &std::path::Path) -> Result<(Distro, String)> {
             return Ok((d, path.to_owned()));
         }
     }
+    let mut dangling = Vec::new();
+    for path in ["/etc/os-release", "/usr/lib/os-release"] {
+        if let Some(target) = crate::root::symlink_target(root, path)? {
+            dangling.push(format!(
+                "{} is a symlink to {}, which does not exist inside {}",
+                crate::root::in_root(root, path).display(),
+                target.display(),
+                root.display()
+            ));
+        }
+    }
+    let dangling = if dangling.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", dangling.join("; "))
+    };
     bail!(
-        "cannot tell the distro of {}: no etc/os-release, usr/lib/os-release or legacy release file; pass --distro or --backend",
+        "cannot tell the distro of {}: no etc/os-release, usr/lib/os-release or legacy release file{dangling}; pass --distro or --backend",
         root.display()
     )
 }

@@ -107,8 +107,8 @@ pub fn detect(target: &TargetArgs, root: &Path) -> Result<Detection> {
         });
     }
     // The target's own root: look at what is really there (files; services too inside a guest).
-    let evidence = probe::gather(root, root == Path::new("/"));
-    let (stack, reason) = match decided {
+    let evidence = probe::gather(root, root == Path::new("/"))?;
+    let (stack, mut reason) = match decided {
         Ok((os_stack, why)) => match probe::decide(&evidence, os_stack) {
             (stack, None) => (stack, format!("{why} (read from {origin})")),
             (stack, Some(change)) => (stack, format!("{why} (read from {origin}); {change}")),
@@ -124,6 +124,9 @@ pub fn detect(target: &TargetArgs, root: &Path) -> Result<Detection> {
             None => return Err(e),
         },
     };
+    if let Some(unprobed) = &evidence.unprobed {
+        reason = format!("{reason}; {unprobed}");
+    }
     Ok(Detection {
         distro: Some(distro),
         stack,

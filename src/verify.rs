@@ -611,8 +611,20 @@ fn list_or_none(v: &[String]) -> String {
 /// least ours. Reads only; returns one warning per shadowing file.
 pub fn shadowing(root: &std::path::Path, config: &Config) -> Vec<String> {
     let mut out = Vec::new();
-    let networkd = networkd_files(root);
-    let profiles = nm_profiles(root);
+    // The check is advisory: a root it cannot read (a symlink loop, a permission) is one
+    // warning saying so, not a failed verification.
+    let networkd = networkd_files(root).unwrap_or_else(|e| {
+        out.push(format!(
+            "cannot check for systemd-networkd files that shadow enicfg's: {e:#}"
+        ));
+        Vec::new()
+    });
+    let profiles = nm_profiles(root).unwrap_or_else(|e| {
+        out.push(format!(
+            "cannot check for NetworkManager profiles that shadow enicfg's: {e:#}"
+        ));
+        Vec::new()
+    });
     for iface in &config.interfaces {
         let name = iface.name.as_str();
         let mac = iface.mac.map(|m| m.to_string());
@@ -671,7 +683,7 @@ impl NetworkFile {
     }
 }
 
-fn networkd_files(root: &std::path::Path) -> Vec<NetworkFile> {
+fn networkd_files(root: &std::path::Path) -> Result<Vec<NetworkFile>> {
     use std::collections::BTreeMap;
     // Same name: /etc shadows /run shadows /usr/lib (systemd.network(5)); all sorted by name.
     let mut by_name: BTreeMap<String, String> = BTreeMap::new();
@@ -681,11 +693,7 @@ fn networkd_files(root: &std::path::Path) -> Vec<NetworkFile> {
         "/run/systemd/network",
         "/etc/systemd/network",
     ] {
-        let Ok(entries) = std::fs::read_dir(crate::root::in_root(root, dir)) else {
-            continue;
-        };
-        for e in entries.filter_map(|e| e.ok()) {
-            let file = e.file_name().to_string_lossy().into_owned();
+        for file in crate::root::read_dir_names(root, dir)?.unwrap_or_default() {
             if file.ends_with(".network") {
                 by_name.insert(file.clone(), format!("{dir}/{file}"));
             }
@@ -693,16 +701,11 @@ fn networkd_files(root: &std::path::Path) -> Vec<NetworkFile> {
     }
     let mut out = Vec::new();
     for (file, path) in by_name {
-        // A symlink (ec2-net-utils links to /usr/lib/...) is resolved inside ROOT only.
-        let full = crate::root::in_root(root, &path);
-        let text = match std::fs::symlink_metadata(&full) {
-            Ok(m) if m.file_type().is_symlink() => std::fs::read_link(&full).ok().and_then(|t| {
-                std::fs::read_to_string(crate::root::in_root(root, &t.to_string_lossy())).ok()
-            }),
-            Ok(_) => std::fs::read_to_string(&full).ok(),
-            Err(_) => None,
+        // Links (ec2-net-utils links to /usr/lib/...) resolve inside ROOT only; a file masked
+        // with a link to /dev/null reads as absent, as networkd ignores it.
+        let Some(text) = crate::root::read_optional(root, &path)? else {
+            continue;
         };
-        let Some(text) = text else { continue };
         let (mut names, mut macs, mut in_match) = (Vec::new(), Vec::new(), false);
         for line in text.lines().map(str::trim) {
             if line.starts_with('[') {
@@ -725,7 +728,7 @@ fn networkd_files(root: &std::path::Path) -> Vec<NetworkFile> {
             macs,
         });
     }
-    out
+    Ok(out)
 }
 
 /// A NetworkManager keyfile profile, reduced to what decides activation.
@@ -749,23 +752,15 @@ impl Profile {
     }
 }
 
-fn nm_profiles(root: &std::path::Path) -> Vec<Profile> {
+fn nm_profiles(root: &std::path::Path) -> Result<Vec<Profile>> {
     let mut out = Vec::new();
     for dir in [
         "/etc/NetworkManager/system-connections",
         "/run/NetworkManager/system-connections",
     ] {
-        let Ok(entries) = std::fs::read_dir(crate::root::in_root(root, dir)) else {
-            continue;
-        };
-        let mut files: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        files.sort();
-        for file in files {
+        for file in crate::root::read_dir_names(root, dir)?.unwrap_or_default() {
             let path = format!("{dir}/{file}");
-            let Ok(Some(text)) = crate::root::read_optional(root, &path) else {
+            let Some(text) = crate::root::read_optional(root, &path)? else {
                 continue;
             };
             let mut section = String::new();
@@ -796,5 +791,5 @@ fn nm_profiles(root: &std::path::Path) -> Vec<Profile> {
             out.push(p);
         }
     }
-    out
+    Ok(out)
 }

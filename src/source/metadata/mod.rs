@@ -364,26 +364,17 @@ pub(crate) fn lines(raw: &str) -> Vec<&str> {
 
 /// Reads `ROOT/sys/class/net/*/address`: (interface, lower-case MAC, has a `device` link).
 ///
-/// NOTE: the entries of `/sys/class/net` are symlinks into `/sys/devices` by kernel design, so
-/// the directory entry is followed; the `address` file itself must be a regular file
-/// (`root::read_optional` refuses a symlink there).
+/// NOTE: the entries of `/sys/class/net` are symlinks to `../../devices/...` by kernel design;
+/// [`root`] resolves them inside ROOT (for ROOT `/`, that is the real sysfs). An entry without
+/// an `address` (like `bonding_masters`, a file) is not an interface.
 pub fn sysfs_macs(root: &Path) -> Result<Vec<(String, String, bool)>> {
-    let dir = root::in_root(root, "/sys/class/net");
-    let entries = match std::fs::read_dir(&dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("failed to list {}", dir.display())),
-        Ok(e) => e,
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for name in root::read_dir_names(root, "/sys/class/net")?.unwrap_or_default() {
         let Some(addr) = root::read_optional(root, &format!("/sys/class/net/{name}/address"))?
         else {
             continue;
         };
-        let device = root::in_root(root, &format!("/sys/class/net/{name}/device"));
-        let physical = std::fs::symlink_metadata(device).is_ok();
+        let physical = root::exists(root, &format!("/sys/class/net/{name}/device"))?;
         out.push((name, addr.trim().to_ascii_lowercase(), physical));
     }
     out.sort();
@@ -636,6 +627,37 @@ pub fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sysfs_entries_are_links_resolved_inside_the_root() {
+        use std::os::unix::fs::symlink;
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        let dev = r.join("sys/devices/pci0000:00/0000:00:05.0");
+        std::fs::create_dir_all(dev.join("net/eth1")).unwrap();
+        std::fs::write(dev.join("net/eth1/address"), "0E:1A:2B:3C:4D:02\n").unwrap();
+        symlink("../../../0000:00:05.0", dev.join("net/eth1/device")).unwrap();
+        let virt = r.join("sys/devices/virtual/net/lo");
+        std::fs::create_dir_all(&virt).unwrap();
+        std::fs::write(virt.join("address"), "00:00:00:00:00:00\n").unwrap();
+        let class = r.join("sys/class/net");
+        std::fs::create_dir_all(&class).unwrap();
+        symlink(
+            "../../devices/pci0000:00/0000:00:05.0/net/eth1",
+            class.join("eth1"),
+        )
+        .unwrap();
+        // An absolute link is resolved inside ROOT too, never in the host's /sys.
+        symlink("/sys/devices/virtual/net/lo", class.join("lo")).unwrap();
+        std::fs::write(class.join("bonding_masters"), "\n").unwrap();
+        assert_eq!(
+            sysfs_macs(r).unwrap(),
+            vec![
+                ("eth1".to_owned(), "0e:1a:2b:3c:4d:02".to_owned(), true),
+                ("lo".to_owned(), "00:00:00:00:00:00".to_owned(), false),
+            ]
+        );
+    }
 
     #[test]
     fn netmasks() {
