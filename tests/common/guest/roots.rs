@@ -58,7 +58,8 @@ impl Flavor {
     fn packages(self) -> &'static [&'static str] {
         match self {
             Flavor::Netplan => &["netplan.io"],
-            Flavor::Ifupdown => &["ifupdown"],
+            // procps: ifupdown's inet6 method runs `sysctl` (every Debian image has it).
+            Flavor::Ifupdown => &["ifupdown", "procps"],
             Flavor::NetworkManager => &["network-manager"],
             Flavor::Networkd => &[],
         }
