@@ -8,7 +8,9 @@
 
 pub mod dnsmasq;
 pub mod expected;
+pub mod guest;
 pub mod ifupdown;
+pub mod imds;
 pub mod networkd;
 pub mod nm;
 pub mod snap;
