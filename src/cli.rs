@@ -118,6 +118,11 @@ pub struct MetadataArgs {
     /// NIC's position in MAC order when names carry no distinct number).
     #[arg(long, help_heading = "Cloud metadata")]
     pub no_policy_routing: bool,
+    /// The primary NIC's MAC, for metadata that marks none (OpenStack/Huawei network_data.json,
+    /// where the first of links[] is taken otherwise). The primary is left alone unless
+    /// --include-primary, and is the NIC whose default route goes into the main table.
+    #[arg(long, value_name = "MAC", help_heading = "Cloud metadata")]
+    pub primary: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub service: ServiceArgs,

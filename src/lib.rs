@@ -216,6 +216,15 @@ fn load_metadata(source: &SourceArgs, root: &Path) -> Result<Loaded> {
         no_policy_routing: m.no_policy_routing,
         dhcp: source.flags.dhcp,
         ifnames: m.ifnames.clone(),
+        primary: m
+            .primary
+            .as_deref()
+            .map(|raw| {
+                raw.trim()
+                    .parse::<model::MacAddr>()
+                    .map_err(|e| anyhow::Error::from(UsageError(format!("--primary: {e}"))))
+            })
+            .transpose()?,
     };
     let (cloud, doc, origin) = if let Some(cloud) = m.imds {
         let settings = imds_settings(&m.service)?;
@@ -237,16 +246,26 @@ fn load_metadata(source: &SourceArgs, root: &Path) -> Result<Loaded> {
         let doc = if m.cloud.is_some() {
             Some(metadata::parse_document(&text, &origin)?)
         } else if text.trim_start().starts_with('{') {
-            serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .filter(metadata::looks_like_metadata)
+            // A JSON text that does not parse is neither kind: say where parsing stopped, before
+            // guessing a kind (a truncated metadata document must not be blamed on our schema).
+            let doc = serde_json::from_str::<serde_json::Value>(&text).with_context(|| {
+                format!(
+                    "{origin}: invalid JSON (neither a cloud metadata document nor an interface \
+                     description can be read from it)"
+                )
+            })?;
+            Some(doc).filter(metadata::looks_like_metadata)
         } else {
             None
         };
         let Some(doc) = doc else {
-            if source.flags.dhcp || !m.ifnames.is_empty() || m.no_policy_routing {
+            if source.flags.dhcp
+                || !m.ifnames.is_empty()
+                || m.no_policy_routing
+                || m.primary.is_some()
+            {
                 return Err(UsageError(format!(
-                    "--dhcp, --ifname and --no-policy-routing apply to cloud metadata, and {origin} is an interface description"
+                    "--dhcp, --ifname, --no-policy-routing and --primary apply to cloud metadata, and {origin} is an interface description"
                 ))
                 .into());
             }
@@ -269,15 +288,16 @@ fn load_metadata(source: &SourceArgs, root: &Path) -> Result<Loaded> {
         };
         (cloud, doc, origin)
     } else {
-        if !m.ifnames.is_empty() || m.no_policy_routing {
+        if !m.ifnames.is_empty() || m.no_policy_routing || m.primary.is_some() {
             return Err(UsageError(
-                "--ifname and --no-policy-routing apply to cloud metadata (--input DOCUMENT or --imds CLOUD)".into(),
+                "--ifname, --no-policy-routing and --primary apply to cloud metadata (--input DOCUMENT or --imds CLOUD)".into(),
             )
             .into());
         }
         return Ok(Loaded::NotRead);
     };
-    let decoded = metadata::decode(cloud, &doc).with_context(|| format!("in {origin}"))?;
+    let decoded =
+        metadata::decode(cloud, &doc, opts.primary).with_context(|| format!("in {origin}"))?;
     let converted = metadata::to_spec(cloud, decoded, &opts, root)
         .with_context(|| format!("cannot map the NICs of {origin} to interfaces"))?;
     print_notes(&converted.notes);

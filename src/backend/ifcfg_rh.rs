@@ -199,7 +199,10 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
                 bail!(
                     "backend ifcfg-rh cannot express IPv6 DHCP/router advertisements without a default route \
                      on the initscripts network service: it has no setting that stops the RA default route \
-                     (use static IPv6 addresses, or default_route: true)"
+                     (in an interface description: static IPv6 addresses, or default_route: true; \
+                     from cloud metadata: leave out --dhcp, so the metadata's IPv6 addresses are \
+                     static; a NIC the metadata itself puts on DHCPv6/SLAAC cannot be rendered for \
+                     this stack)"
                 );
             }
             if initscripts && iface.metric.is_some() {

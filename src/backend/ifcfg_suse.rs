@@ -169,7 +169,9 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
     if !rules.is_empty() && !wicked {
         bail!(
             "backend ifcfg-suse cannot express policy routing (ip rules) on SUSE 11 sysconfig: \
-             ifrule files need wicked 0.6.33 or later"
+             ifrule files need wicked 0.6.33 or later; render without policy routing (leave \
+             policy_routing out of an interface description, or pass --no-policy-routing with cloud \
+             metadata)"
         );
     }
 

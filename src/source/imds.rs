@@ -12,7 +12,8 @@
 //!   endpoint is absent (404/405). A 401 refreshes the token once.
 //! - Each request has its own timeout, and the whole crawl an overall deadline; timeouts,
 //!   connection failures, 429 and 5xx are retried with exponential back-off.
-//! - `--wait-for MAC` re-crawls until that NIC is listed with its addresses, or the deadline.
+//! - `--wait-for MAC` re-crawls until that NIC is listed with its addresses (on AWS also with a
+//!   propagated `device-number` and, on multi-card instances, `network-card`), or the deadline.
 //! - MAC path segments are used exactly as the service lists them (Tencent: upper case).
 //!
 //! Blocking HTTP only (ureq, no TLS, no proxy: the services are link-local plain HTTP).
@@ -440,6 +441,15 @@ fn not_ready(cloud: Cloud, doc: &Value, mac: MacAddr) -> Option<String> {
         if !top.eq_ignore_ascii_case(&want) && zero("device-number") && zero("network-card") {
             return Some(format!(
                 "{want} still reads device-number 0 (not propagated)"
+            ));
+        }
+        // On a multi-card instance every NIC has a network-card; one without it has not
+        // propagated (single-card types answer 404 for every NIC).
+        let card =
+            |d: &Value| d.get("network-card").is_some() || d.get("network-card-index").is_some();
+        if !top.eq_ignore_ascii_case(&want) && !card(nic) && macs.values().any(card) {
+            return Some(format!(
+                "{want} has no network-card yet while other NICs have one (not propagated)"
             ));
         }
     }

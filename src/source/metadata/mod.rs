@@ -84,6 +84,9 @@ pub struct Nic {
     pub mtu: Option<u32>,
     /// Extra routes through this NIC (OpenStack `routes`).
     pub routes: Vec<RouteSpec>,
+    /// Prefixes delegated to the NIC (AWS `ipv4-prefix`/`ipv6-prefix`, Alibaba
+    /// `ipv4-prefixes`/`ipv6-prefixes`), as `(key, prefix)`.
+    pub prefixes: Vec<(String, ipnet::IpNet)>,
 }
 
 impl Nic {
@@ -93,6 +96,20 @@ impl Nic {
     }
 }
 
+/// A NIC (or OpenStack link) the metadata lists but enicfg leaves alone, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    /// How to name it to the user: `NIC 0e:1a:2b:3c:4d:02`, `links[2] (bond0)`.
+    pub who: String,
+    /// The instance's primary NIC.
+    pub primary: bool,
+    /// Why it is left alone.
+    pub reason: String,
+    /// The reason is an inconsistency in its data: fatal only if the NIC is to be configured
+    /// (the primary NIC with `--include-primary`).
+    pub problem: bool,
+}
+
 /// What a cloud module returns: the NICs in a stable order, and notes for the user.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Decoded {
@@ -100,6 +117,49 @@ pub struct Decoded {
     pub nics: Vec<Nic>,
     /// Things decided without the metadata saying so.
     pub notes: Vec<String>,
+    /// NICs and links left alone, each with its reason (named in notes, and in the error when
+    /// nothing is left to configure).
+    pub skipped: Vec<Skipped>,
+}
+
+impl Decoded {
+    /// Decodes one NIC with `f`. An error in the primary NIC's data does not fail the document:
+    /// the primary is recorded as skipped with the error as a problem, which matters only if
+    /// it is configured (`--include-primary`). Errors in other NICs fail the document.
+    pub(crate) fn nic_or_problem(
+        &mut self,
+        who: &str,
+        primary: bool,
+        f: impl FnOnce(&mut Decoded) -> Result<Option<Nic>>,
+    ) -> Result<()> {
+        match f(self) {
+            Ok(Some(nic)) => self.nics.push(nic),
+            Ok(None) => {}
+            Err(e) if primary => self.skipped.push(Skipped {
+                who: who.to_owned(),
+                primary: true,
+                reason: format!("{e:#}"),
+                problem: true,
+            }),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Records a NIC left alone for a reason that is not an error.
+    pub(crate) fn skip(
+        &mut self,
+        who: impl Into<String>,
+        primary: bool,
+        reason: impl Into<String>,
+    ) {
+        self.skipped.push(Skipped {
+            who: who.into(),
+            primary,
+            reason: reason.into(),
+            problem: false,
+        });
+    }
 }
 
 /// How the metadata becomes interfaces (the metadata flags of `render`/`write`).
@@ -113,6 +173,8 @@ pub struct Options {
     pub dhcp: bool,
     /// `--ifname MAC=NAME`, as given.
     pub ifnames: Vec<String>,
+    /// `--primary MAC`: the primary NIC, for documents that mark none (OpenStack).
+    pub primary: Option<MacAddr>,
 }
 
 /// A spec plus the notes explaining what was decided.
@@ -177,15 +239,29 @@ pub fn detect(doc: &Value) -> Result<Cloud> {
     )
 }
 
-/// Decodes a document of a known cloud into NICs.
-pub fn decode(cloud: Cloud, doc: &Value) -> Result<Decoded> {
-    match cloud {
+/// Decodes a document of a known cloud into NICs. `primary` is `--primary MAC`: it names the
+/// primary NIC of a document that marks none (OpenStack); an EC2-style document names its own
+/// (the top-level `mac`), so there it must agree.
+pub fn decode(cloud: Cloud, doc: &Value, primary: Option<MacAddr>) -> Result<Decoded> {
+    let decoded = match cloud {
         Cloud::Aliyun => aliyun::decode(doc),
         Cloud::Tencent => tencent::decode(doc),
         Cloud::Aws => aws::decode(doc),
-        Cloud::Openstack => openstack::decode(doc),
+        Cloud::Openstack => openstack::decode(doc, primary),
     }
-    .with_context(|| format!("invalid {cloud} metadata"))
+    .with_context(|| format!("invalid {cloud} metadata"))?;
+    if let Some(want) = primary
+        && cloud != Cloud::Openstack
+    {
+        let named = doc.get("mac").and_then(Value::as_str).unwrap_or_default();
+        if named.trim().parse::<MacAddr>().ok() != Some(want) {
+            bail!(
+                "--primary {want}: the {cloud} metadata names {named} as the primary NIC (top-level \
+                 mac); --primary is for documents that mark none (openstack network_data.json)"
+            );
+        }
+    }
+    Ok(decoded)
 }
 
 /// `network.interfaces.macs` of an EC2-style document.
@@ -220,13 +296,21 @@ pub(crate) type NicDirs<'a> = (
     Vec<(&'a String, &'a Map<String, Value>)>,
 );
 
-/// Splits an EC2-style document into the root object and the NIC directories.
+/// Splits an EC2-style document into the root object and the NIC directories. A MAC listed
+/// twice (in different case) fails, naming both keys: which entry is right is not knowable.
 pub(crate) fn nic_dirs(doc: &Value) -> Result<NicDirs<'_>> {
     let obj = doc
         .as_object()
         .ok_or_else(|| anyhow!("the document is not a JSON object"))?;
     let mut nics = Vec::new();
+    let mut seen: BTreeMap<String, &String> = BTreeMap::new();
     for (key, dir) in macs(obj)? {
+        if let Some(other) = seen.insert(key.trim().to_ascii_lowercase(), key) {
+            bail!(
+                "network/interfaces/macs/ lists the same MAC twice, as {other:?} and {key:?}: \
+                 which entry is right cannot be told; fix the document"
+            );
+        }
         let dir = dir.as_object().ok_or_else(|| {
             anyhow!(
                 "NIC {key}: expected a directory (object), got {}",
@@ -236,6 +320,25 @@ pub(crate) fn nic_dirs(doc: &Value) -> Result<NicDirs<'_>> {
         nics.push((key, dir));
     }
     Ok((obj, nics))
+}
+
+/// The top-level `mac` checked against the listing: it must name one of the listed NICs.
+pub(crate) fn listed_top_mac<'a>(
+    obj: &'a Map<String, Value>,
+    nics: &[(&String, &Map<String, Value>)],
+) -> Result<Option<&'a str>> {
+    let Some(top) = top_mac(obj)? else {
+        return Ok(None);
+    };
+    if !nics.iter().any(|(k, _)| k.trim().eq_ignore_ascii_case(top)) {
+        let listed: Vec<&str> = nics.iter().map(|(k, _)| k.as_str()).collect();
+        bail!(
+            "the top-level mac {top} (the primary NIC) is not among network/interfaces/macs/, \
+             which lists {}",
+            listed.join(", ")
+        );
+    }
+    Ok(Some(top))
 }
 
 /// The NIC of a directory whose key names it, for clouds whose top-level `mac` names the
@@ -249,10 +352,35 @@ pub(crate) fn listed_nic(key: &str, primary: &str) -> Result<Nic> {
     })
 }
 
-/// The top-level `mac`, which the cloud requires: it names the primary NIC.
-pub(crate) fn required_top_mac(obj: &Map<String, Value>) -> Result<&str> {
-    top_mac(obj)?
+/// The top-level `mac`, which the cloud requires: it names the primary NIC, and must be listed.
+pub(crate) fn required_top_mac<'a>(
+    obj: &'a Map<String, Value>,
+    nics: &[(&String, &Map<String, Value>)],
+) -> Result<&'a str> {
+    listed_top_mac(obj, nics)?
         .ok_or_else(|| anyhow!("the top-level mac key is missing: it names the primary NIC"))
+}
+
+/// Delegated prefixes under `key` (a newline-separated or `[a,b]` list of CIDR blocks).
+pub(crate) fn prefixes(
+    dir: &Map<String, Value>,
+    who: &str,
+    key: &str,
+) -> Result<Vec<(String, ipnet::IpNet)>> {
+    let Some(raw) = leaf(dir, who, key)? else {
+        return Ok(Vec::new());
+    };
+    let t = raw.trim();
+    let inner = t
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(t);
+    inner
+        .split([',', '\n'])
+        .map(|s| s.trim().trim_matches('"'))
+        .filter(|s| !s.is_empty())
+        .map(|s| Ok((key.to_owned(), parse_cidr(who, key, s)?)))
+        .collect()
 }
 
 /// A short description of a JSON value for error messages.
@@ -485,27 +613,97 @@ fn fallback_indexes(names: &[&str], macs: &[MacAddr]) -> Vec<u32> {
     out
 }
 
-/// NICs -> spec: drops the primary unless asked for, names the NICs, numbers the policy tables.
+/// NICs -> spec: drops the primary unless asked for, skips NICs without addresses, names the
+/// NICs, numbers the policy tables; every NIC left alone is named in a note with its reason.
+///
+/// The primary NIC, with `--include-primary`, keeps what the cloud gives it by DHCP on the
+/// EC2-style clouds (AWS, Alibaba, Tencent serve the primary NIC's address, gateway, DNS and MTU
+/// by DHCP): IPv4 by DHCP, IPv6 by DHCPv6/RA where the metadata lists IPv6, no policy routing.
+/// Its secondary IPs are named in a note: the model cannot add static addresses next to DHCP.
+/// OpenStack documents say per network how a NIC is configured, the primary included.
 pub fn to_spec(cloud: Cloud, decoded: Decoded, opts: &Options, root: &Path) -> Result<Converted> {
-    let Decoded { nics, mut notes } = decoded;
-    let primary: Vec<String> = nics
+    let Decoded {
+        nics,
+        mut notes,
+        skipped,
+    } = decoded;
+    let ec2_style = cloud != Cloud::Openstack;
+    let primary: Vec<(String, Option<MacAddr>)> = nics
         .iter()
         .filter(|n| n.primary)
-        .map(|n| n.key.clone())
+        .map(|n| (n.key.clone(), n.mac))
         .collect();
-    let nics: Vec<Nic> = nics
-        .into_iter()
-        .filter(|n| opts.include_primary || !n.primary)
-        .collect();
-    if !opts.include_primary {
-        // Notes about a NIC that is left alone would only confuse.
-        notes.retain(|n| !primary.iter().any(|p| n.starts_with(&format!("NIC {p}:"))));
+    if !opts.include_primary || ec2_style {
+        // Notes about a NIC that is left alone (or kept on DHCP) would only confuse.
+        notes.retain(|n| {
+            !primary
+                .iter()
+                .any(|(p, _)| n.starts_with(&format!("NIC {p}:")))
+        });
     }
+    let mut left_alone = Vec::new();
+    for (p, _) in &primary {
+        if !opts.include_primary {
+            left_alone.push(format!(
+                "NIC {p} is the primary NIC, left alone unless --include-primary is given"
+            ));
+        }
+    }
+    for s in &skipped {
+        if s.primary && s.problem {
+            if opts.include_primary {
+                bail!(
+                    "{} is the primary NIC, which --include-primary configures, and its data is \
+                     inconsistent: {}",
+                    s.who,
+                    s.reason
+                );
+            }
+            notes.push(format!(
+                "{} is the primary NIC, left alone; its data is inconsistent, which would matter \
+                 only with --include-primary: {}",
+                s.who, s.reason
+            ));
+            left_alone.push(format!("{} is the primary NIC, left alone", s.who));
+        } else {
+            notes.push(format!("{}: skipped: {}", s.who, s.reason));
+            left_alone.push(format!("{} is skipped: {}", s.who, s.reason));
+        }
+    }
+    let mut kept = Vec::new();
+    for nic in nics {
+        if nic.primary && !opts.include_primary {
+            continue;
+        }
+        let bare = nic.ipv4.is_empty() && nic.ipv6.is_empty() && !nic.dhcp4 && !nic.dhcp6;
+        if bare && !nic.primary && !opts.dhcp {
+            let mac = nic.mac()?;
+            let reason = format!(
+                "the metadata lists no address for it (a NIC attached a moment ago has none yet): \
+                 read the service again with --imds {cloud} --wait-for {mac}, or configure it by \
+                 DHCP with --dhcp"
+            );
+            notes.push(format!("NIC {}: skipped: {reason}", nic.key));
+            left_alone.push(format!("NIC {} is skipped: {reason}", nic.key));
+            continue;
+        }
+        kept.push(nic);
+    }
+    let nics = kept;
     if nics.is_empty() {
+        if skipped.is_empty() && left_alone.len() == 1 && primary.len() == 1 {
+            bail!(
+                "nothing to configure: the {cloud} metadata lists only the primary NIC {}, which is \
+                 left alone unless --include-primary is given",
+                primary[0].0
+            );
+        }
+        if left_alone.is_empty() {
+            bail!("nothing to configure: the {cloud} metadata lists no NIC");
+        }
         bail!(
-            "nothing to configure: the {cloud} metadata lists only the primary NIC {}, which is left \
-             alone unless --include-primary is given",
-            primary.join(", ")
+            "nothing to configure in the {cloud} metadata: {}",
+            left_alone.join("; ")
         );
     }
     let names = names(&nics, &opts.ifnames, root)?;
@@ -518,8 +716,17 @@ pub fn to_spec(cloud: Cloud, decoded: Decoded, opts: &Options, root: &Path) -> R
     let mut interfaces = Vec::new();
     for (i, (nic, name)) in nics.iter().zip(&names).enumerate() {
         let mac = nic.mac()?;
-        let dhcp4 = nic.dhcp4 || (opts.dhcp && !nic.primary && !nic.ipv4.is_empty());
-        let dhcp6 = nic.dhcp6 || (opts.dhcp && !nic.primary && !nic.ipv6.is_empty());
+        let bare = nic.ipv4.is_empty() && nic.ipv6.is_empty();
+        let (dhcp4, dhcp6) = if nic.primary && ec2_style {
+            primary_on_dhcp(cloud, nic, name, &mut notes);
+            (!nic.ipv4.is_empty() || bare, !nic.ipv6.is_empty())
+        } else {
+            let wanted = opts.dhcp && !nic.primary;
+            (
+                nic.dhcp4 || (wanted && (!nic.ipv4.is_empty() || (bare && !nic.dhcp6))),
+                nic.dhcp6 || (wanted && !nic.ipv6.is_empty()),
+            )
+        };
         let ipv4 = if dhcp4 {
             Some(FamilySpec {
                 dhcp: true,
@@ -556,9 +763,10 @@ pub fn to_spec(cloud: Cloud, decoded: Decoded, opts: &Options, root: &Path) -> R
             })
         };
         if ipv4.is_none() && ipv6.is_none() {
+            // Only the primary NIC of an OpenStack document can get here (bare NICs are skipped
+            // above, EC2-style primaries use DHCP).
             bail!(
-                "NIC {} ({name}): the metadata gives it no address and no DHCP: it may have been \
-                 attached a moment ago; retry with --wait-for {mac}, or use --dhcp",
+                "NIC {} ({name}): the metadata gives it no address and no DHCP",
                 nic.key
             );
         }
@@ -567,10 +775,14 @@ pub fn to_spec(cloud: Cloud, decoded: Decoded, opts: &Options, root: &Path) -> R
         let policy_routing = if nic.primary || opts.no_policy_routing {
             None
         } else if !has_static_gw {
-            notes.push(format!(
-                "{name} ({mac}): no policy routing: its gateway is not known in advance (DHCP, or \
-                 no gateway in the metadata); pass static addresses or add the rules by hand"
-            ));
+            let why = if opts.dhcp && !bare {
+                "--dhcp: its gateway is only known from the lease; without --dhcp its addresses \
+                 from the metadata are configured statically, with policy routing"
+            } else {
+                "the metadata publishes no gateway for it (DHCP, or none published); add the rules \
+                 by hand if replies must leave through it"
+            };
+            notes.push(format!("{name} ({mac}): no policy routing: {why}"));
             None
         } else {
             let table = match nic.device {
@@ -585,6 +797,10 @@ pub fn to_spec(cloud: Cloud, decoded: Decoded, opts: &Options, root: &Path) -> R
                 priority: Some(table),
             })
         };
+        let kept_on_dhcp = nic.primary && ec2_style;
+        if !nic.prefixes.is_empty() && !kept_on_dhcp {
+            prefix_note(cloud, nic, name, policy_routing.as_ref(), &mut notes);
+        }
         interfaces.push(InterfaceSpec {
             name: name.clone(),
             mac: Some(mac.to_string()),
@@ -604,6 +820,76 @@ pub fn to_spec(cloud: Cloud, decoded: Decoded, opts: &Options, root: &Path) -> R
     })
 }
 
+/// The note for a primary NIC kept on DHCP: what it gets, and what the metadata adds that is
+/// not configured (secondary IPs, delegated prefixes).
+fn primary_on_dhcp(cloud: Cloud, nic: &Nic, name: &str, notes: &mut Vec<String>) {
+    let mac = nic.mac.map(|m| m.to_string()).unwrap_or_default();
+    let how = if nic.ipv6.is_empty() {
+        "IPv4 by DHCP"
+    } else if nic.ipv4.is_empty() {
+        "IPv6 by DHCPv6 and router advertisements"
+    } else {
+        "IPv4 by DHCP, IPv6 by DHCPv6 and router advertisements"
+    };
+    let mut note = format!(
+        "{name} ({mac}) is the primary NIC: it stays on {how}, as the {cloud} network serves it \
+         (address, gateway, DNS servers and MTU come from the lease); no policy routing"
+    );
+    let extra: Vec<String> = nic
+        .ipv4
+        .iter()
+        .skip(1)
+        .map(|(a, _)| a.to_string())
+        .chain(nic.ipv6.iter().skip(1).map(|(a, _)| a.to_string()))
+        .collect();
+    if !extra.is_empty() {
+        note.push_str(&format!(
+            "; its secondary IPs {} are NOT configured: enicfg cannot add static addresses next \
+             to DHCP (add them in the image's own configuration)",
+            extra.join(", ")
+        ));
+    }
+    if !nic.prefixes.is_empty() {
+        let list: Vec<String> = nic.prefixes.iter().map(|(_, p)| p.to_string()).collect();
+        note.push_str(&format!(
+            "; its delegated prefixes {} are not configured",
+            list.join(", ")
+        ));
+    }
+    notes.push(note);
+}
+
+/// The note for delegated prefixes: enicfg's policy rules take a host address as source, so
+/// `from PREFIX lookup TABLE` (what amazon-ec2-net-utils adds) is not expressible.
+fn prefix_note(
+    cloud: Cloud,
+    nic: &Nic,
+    name: &str,
+    policy: Option<&PolicyRoutingSpec>,
+    notes: &mut Vec<String>,
+) {
+    let mac = nic.mac.map(|m| m.to_string()).unwrap_or_default();
+    let list: Vec<String> = nic
+        .prefixes
+        .iter()
+        .map(|(k, p)| format!("{p} ({k})"))
+        .collect();
+    let hint = match policy {
+        Some(p) => format!(
+            "to route replies from them through this NIC, add `ip rule add from PREFIX lookup {} \
+             priority {}` for each",
+            p.table,
+            p.priority.unwrap_or(p.table)
+        ),
+        None => "they are not routed by enicfg".to_owned(),
+    };
+    notes.push(format!(
+        "{name} ({mac}): the {cloud} metadata delegates the prefixes {} to this NIC; enicfg does \
+         not configure them (its policy rules take single source addresses, not prefixes): {hint}",
+        list.join(", ")
+    ));
+}
+
 /// Parses document text as JSON, naming the origin on failure.
 pub fn parse_document(text: &str, origin: &str) -> Result<Value> {
     serde_json::from_str(text).with_context(|| format!("{origin}: invalid JSON metadata document"))
@@ -620,7 +906,7 @@ pub fn load(
         Some(c) => c,
         None => detect(doc)?,
     };
-    let decoded = decode(cloud, doc)?;
+    let decoded = decode(cloud, doc, opts.primary)?;
     Ok((cloud, to_spec(cloud, decoded, opts, root)?))
 }
 
