@@ -201,10 +201,10 @@ pub fn decode(doc: &Value, primary: Option<MacAddr>) -> Result<Decoded> {
             let carried = if nets.is_empty() {
                 String::new()
             } else {
-                format!("; its {} are not configured either", net_list())
+                format!("; the networks on it ({}) are left alone too", net_list())
             };
             out.skip(
-                format!("{} {}", l.what(), l.kind),
+                format!("{} link {}", l.kind, l.what()),
                 is_primary,
                 format!(
                     "link type {:?} ({detail}): enicfg configures plain NICs only{carried}",
@@ -213,7 +213,7 @@ pub fn decode(doc: &Value, primary: Option<MacAddr>) -> Result<Decoded> {
             );
             continue;
         }
-        let who = format!("NIC {} {}", mac_text(l), l.what());
+        let who = format!("NIC {} (links[{}] {})", mac_text(l), l.index, l.id);
         if let Some(bond) = member_of.get(l.id) {
             out.skip(
                 who,
