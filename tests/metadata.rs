@@ -411,3 +411,549 @@ fn aws_notes_say_what_was_decided() {
     assert!(err.contains("no IPv6 gateway"), "{err}");
     assert!(err.contains("no policy routing"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10: the metadata other producers write. Each test states the expected result.
+// ---------------------------------------------------------------------------------------------
+
+fn notes_of(name: &str, opts: &Options) -> (Vec<String>, Config) {
+    let (_, notes, config) =
+        convert(&fixture(name), opts).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    (notes, config)
+}
+
+fn err_of(path: &Path, opts: &Options) -> String {
+    match convert(path, opts) {
+        Err(e) => format!("{e:#}"),
+        Ok(_) => panic!("{} was accepted", path.display()),
+    }
+}
+
+fn invalid(name: &str) -> std::path::PathBuf {
+    common::fixture(&format!("metadata-invalid/{name}"))
+}
+
+fn has(notes: &[String], all: &[&str]) -> bool {
+    notes.iter().any(|n| all.iter().all(|w| n.contains(w)))
+}
+
+fn mac(s: &str) -> enicfg::model::MacAddr {
+    s.parse().unwrap()
+}
+
+/// Item 1: `--include-primary` keeps the primary NIC on DHCP (and DHCPv6/RA where it has IPv6), with
+/// its main default route and no policy table; secondary IPs it cannot add are named.
+#[test]
+fn include_primary_keeps_the_primary_on_dhcp() {
+    let (notes, c) = notes_of("aws-dual-stack-primary-with-secondary-ip.json", &all_nics());
+    let p = &c.interfaces[0];
+    assert!(p.primary && p.name.as_str() == "eth0");
+    assert!(p.ipv4.as_ref().unwrap().is_dhcp(), "IPv4 by DHCP");
+    assert!(p.ipv6.as_ref().unwrap().is_dhcp(), "IPv6 by DHCPv6/RA");
+    assert!(p.default_route && p.policy_routing.is_none());
+    assert!(
+        has(
+            &notes,
+            &[
+                "eth0",
+                "stays on IPv4 by DHCP, IPv6 by DHCPv6",
+                "10.20.1.16 are NOT configured"
+            ]
+        ),
+        "{notes:?}"
+    );
+    // No note about a static gateway for the primary: it is not used.
+    assert!(
+        !has(&notes, &["02:5f:aa:00:10:01: AWS publishes no gateway"]),
+        "{notes:?}"
+    );
+    // What netplan writes for it: DHCP in both families and RA accepted.
+    let only_primary = Config {
+        interfaces: vec![p.clone()],
+    };
+    let out = show(backend::render(
+        &only_primary,
+        enicfg::distro::Stack::Netplan,
+        &RootFacts::default(),
+    ));
+    assert!(
+        out.contains("dhcp4: true") && out.contains("dhcp6: true"),
+        "{out}"
+    );
+    assert!(!out.contains("accept-ra: false"), "{out}");
+
+    // A primary without IPv6 in the metadata gets DHCPv4 only; every EC2-style cloud alike.
+    for doc in ["aws-ipv6-only.json", "aliyun.json", "tencent.json"] {
+        let (_, c) = notes_of(doc, &all_nics());
+        let p = &c.interfaces[0];
+        assert!(p.primary, "{doc}");
+        assert!(p.ipv4.as_ref().unwrap().is_dhcp(), "{doc}");
+        assert!(p.ipv6.is_none(), "{doc}");
+    }
+    // OpenStack says per network how a NIC is configured: a static primary stays static.
+    let (_, c) = notes_of("openstack-network_data.json", &all_nics());
+    assert!(!c.interfaces[0].ipv4.as_ref().unwrap().is_dhcp());
+}
+
+/// Item 2: A network-level `gateway` is honoured, an IPv6 link-local one too (on-link, kept in the
+/// policy table).
+#[test]
+fn network_level_gateway_is_honoured() {
+    let (notes, c) = notes_of("openstack-network-gateway-link-local.json", &all_nics());
+    assert_eq!(
+        c.interfaces[0]
+            .gateway(enicfg::model::Family::Ipv4)
+            .unwrap()
+            .to_string(),
+        "10.40.1.1"
+    );
+    let s = &c.interfaces[1];
+    assert_eq!(
+        s.gateway(enicfg::model::Family::Ipv6).unwrap().to_string(),
+        "fe80::1"
+    );
+    let routes: Vec<String> = s
+        .routes()
+        .iter()
+        .map(|r| format!("{} {:?} {:?}", r.to, r.via, r.table))
+        .collect();
+    assert!(
+        routes.contains(&"::/0 Some(fe80::1) Some(10001)".to_owned()),
+        "{routes:?}"
+    );
+    assert!(!has(&notes, &["no IPv6 gateway"]), "{notes:?}");
+}
+
+/// Item 3: The document's only default route on the second link: said, and `--primary` fixes it.
+#[test]
+fn default_route_on_a_secondary_link_is_said_and_primary_can_be_named() {
+    let doc = "openstack-default-route-on-second-link.json";
+    let (notes, c) = notes_of(doc, &Options::default());
+    assert!(
+        has(
+            &notes,
+            &[
+                "only default routes",
+                "via 203.0.113.65",
+                "06:a1:b2:c3:00:02",
+                "--primary MAC"
+            ]
+        ),
+        "{notes:?}"
+    );
+    assert_eq!(c.interfaces.len(), 1);
+    assert!(c.interfaces[0].policy_routing.is_some());
+
+    let opts = Options {
+        primary: Some(mac("06:A1:B2:C3:00:02")),
+        include_primary: true,
+        ..Options::default()
+    };
+    let (notes, c) = notes_of(doc, &opts);
+    assert!(!has(&notes, &["only default routes"]), "{notes:?}");
+    assert!(!has(&notes, &["marks no primary NIC"]), "{notes:?}");
+    let public = c.interfaces.iter().find(|i| i.primary).unwrap();
+    assert_eq!(public.mac.unwrap().to_string(), "06:a1:b2:c3:00:02");
+    assert!(public.default_route && public.policy_routing.is_none());
+    assert_eq!(
+        public
+            .main_default_route(enicfg::model::Family::Ipv4)
+            .unwrap()
+            .via
+            .unwrap()
+            .to_string(),
+        "203.0.113.65"
+    );
+
+    // --primary must name a listed link, and must agree with an EC2-style document.
+    let e = err_of(
+        &fixture(doc),
+        &Options {
+            primary: Some(mac("06:a1:b2:c3:00:99")),
+            ..Options::default()
+        },
+    );
+    assert!(
+        e.contains("--primary 06:a1:b2:c3:00:99") && e.contains("links[1]"),
+        "{e}"
+    );
+    let e = err_of(
+        &fixture("aws.json"),
+        &Options {
+            primary: Some(mac("0e:1a:2b:3c:4d:02")),
+            ..Options::default()
+        },
+    );
+    assert!(
+        e.contains("names 0e:1a:2b:3c:4d:01 as the primary NIC"),
+        "{e}"
+    );
+
+    // No NIC primary at all (the first link is a bond member): said.
+    let text =
+        fs::read_to_string(fixture("openstack-bond-and-vlan-next-to-plain-nic.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let links = doc["links"].as_array_mut().unwrap();
+    let first = links.remove(0);
+    links.push(first);
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("bond-first.json");
+    fs::write(&p, doc.to_string()).unwrap();
+    let (_, notes, _) = convert(&p, &Options::default()).unwrap();
+    assert!(
+        has(&notes, &["no NIC is taken as the primary", "--primary MAC"]),
+        "{notes:?}"
+    );
+}
+
+/// Item 4: The same MAC twice in different case: an error naming both metadata keys.
+#[test]
+fn duplicate_macs_in_different_case_fail_naming_the_keys() {
+    for (doc, key) in [
+        ("aws-duplicate-mac-different-case.json", "02:5f:aa:00:50:02"),
+        (
+            "aws-duplicate-primary-mac-different-case.json",
+            "0e:6c:11:d7:26:09",
+        ),
+    ] {
+        for opts in [Options::default(), all_nics()] {
+            let e = err_of(&invalid(doc), &opts);
+            let upper = key.to_ascii_uppercase();
+            assert!(
+                e.contains("lists the same MAC twice") && e.contains(key) && e.contains(&upper),
+                "{doc}: {e}"
+            );
+        }
+    }
+}
+
+/// Item 5: A missing `network-card` on a multi-card instance is not taken as card 0.
+#[test]
+fn missing_network_card_on_a_multi_card_instance_is_unpropagated() {
+    let e = err_of(
+        &invalid("aws-multi-card-network-card-missing.json"),
+        &Options::default(),
+    );
+    assert!(
+        e.contains("NIC 02:5f:aa:00:60:03: network-card is missing")
+            && e.contains("--wait-for 02:5f:aa:00:60:03"),
+        "{e}"
+    );
+    // Single-card types answer 404 for every NIC: card 0, as before.
+    let (_, c) = notes_of("aws.json", &Options::default());
+    assert_eq!(c.interfaces[0].policy_routing.unwrap().table, 10001);
+}
+
+/// Item 6: Bond and VLAN links are left alone, each named; the plain NIC next to them is configured.
+#[test]
+fn bonds_and_vlans_are_skipped_and_named_plain_nics_configured() {
+    let (notes, c) = notes_of(
+        "openstack-bond-and-vlan-next-to-plain-nic.json",
+        &Options::default(),
+    );
+    let macs: Vec<String> = c
+        .interfaces
+        .iter()
+        .map(|i| i.mac.unwrap().to_string())
+        .collect();
+    assert_eq!(macs, ["fa:16:3e:7b:00:02"]);
+    assert_eq!(
+        addrs(&c.interfaces[0]),
+        ["10.30.2.5/24"],
+        "the plain NIC keeps its network"
+    );
+    assert!(
+        has(
+            &notes,
+            &[
+                "bond link links[3] (bond0)",
+                "eth-bond-a, eth-bond-b",
+                "networks[1]"
+            ]
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        has(
+            &notes,
+            &[
+                "vlan link links[5] (vlan-101)",
+                "VLAN 101 on link eth-trunk",
+                "fa:16:3e:7b:01:01"
+            ]
+        ),
+        "vlan_mac_address is read: {notes:?}"
+    );
+    assert!(
+        has(&notes, &["fa:16:3e:7b:00:0a", "member of bond bond0"]),
+        "{notes:?}"
+    );
+    assert!(
+        has(&notes, &["eth-trunk", "only carries VLAN link vlan-101"]),
+        "{notes:?}"
+    );
+}
+
+/// Item 7: An inconsistency in the primary NIC's data is a note unless the primary is configured.
+#[test]
+fn primary_inconsistency_is_a_note_unless_configured() {
+    let doc = fixture("aws-primary-inconsistent.json");
+    let (_, notes, c) = convert(&doc, &Options::default()).unwrap();
+    assert_eq!(c.interfaces.len(), 1);
+    assert!(
+        has(
+            &notes,
+            &[
+                "02:5f:aa:00:30:01 is the primary NIC, left alone",
+                "10.20.9.5 is outside"
+            ]
+        ),
+        "{notes:?}"
+    );
+    let e = err_of(&doc, &all_nics());
+    assert!(
+        e.contains("--include-primary configures") && e.contains("10.20.9.5"),
+        "{e}"
+    );
+
+    // ipv6s with a /64 suffix on the primary: the same.
+    let text = fs::read_to_string(&doc)
+        .unwrap()
+        .replace("\"10.20.9.5\"", "\"10.20.1.5\"");
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("aws-primary-ipv6s-with-prefix.json");
+    fs::write(&p, text).unwrap();
+    let (_, notes, _) = convert(&p, &Options::default()).unwrap();
+    assert!(
+        has(&notes, &["left alone", "2001:db8:4400:1::5/64"]),
+        "{notes:?}"
+    );
+    assert!(err_of(&p, &all_nics()).contains("2001:db8:4400:1::5/64"));
+}
+
+/// Item 8: An empty IPv6 netmask reads as /64 (cloud-init's reading), with a note; IPv4 fails.
+#[test]
+fn empty_ipv6_netmask_is_64() {
+    let (notes, c) = notes_of("openstack-ipv6-empty-netmask.json", &Options::default());
+    assert_eq!(addrs(&c.interfaces[0]), ["2001:db8:90:2::9/64"]);
+    assert!(has(&notes, &["netmask is empty", "/64"]), "{notes:?}");
+    let e = err_of(
+        &invalid("openstack-ipv4-empty-netmask.json"),
+        &Options::default(),
+    );
+    assert!(
+        e.contains("networks[1].netmask value \"\" is not a netmask"),
+        "{e}"
+    );
+}
+
+/// Item 9: A NIC without addresses (just attached) is skipped with a note on every cloud, and the
+/// note's `--dhcp` advice works.
+#[test]
+fn nic_without_addresses_is_skipped_and_dhcp_configures_it() {
+    for (doc, bare, key) in [
+        (
+            "aliyun-nic-without-addresses.json",
+            "00:16:3e:5c:00:02",
+            "00:16:3e:5c:00:02",
+        ),
+        (
+            "tencent-nic-without-addresses.json",
+            "52:54:00:6e:00:02",
+            "52:54:00:6E:00:02",
+        ),
+    ] {
+        let (notes, c) = notes_of(doc, &Options::default());
+        assert_eq!(c.interfaces.len(), 1, "{doc}: only the NIC with addresses");
+        assert!(
+            has(
+                &notes,
+                &[&format!("NIC {key}: skipped"), "--wait-for", "--dhcp"]
+            ),
+            "{doc}: {notes:?}"
+        );
+        let (_, c) = notes_of(
+            doc,
+            &Options {
+                dhcp: true,
+                ..Options::default()
+            },
+        );
+        let i = c
+            .interfaces
+            .iter()
+            .find(|i| i.mac.unwrap().to_string() == bare)
+            .unwrap_or_else(|| panic!("{doc}: --dhcp configures the NIC without addresses"));
+        assert!(
+            i.ipv4.as_ref().unwrap().is_dhcp() && i.ipv6.is_none(),
+            "{doc}"
+        );
+    }
+}
+
+/// Item 11: Every NIC left alone is named with its reason; no empty names.
+#[test]
+fn nothing_to_configure_names_every_nic_and_why() {
+    let e = err_of(
+        &invalid("aws-only-primary-and-detached-nic.json"),
+        &Options::default(),
+    );
+    assert!(
+        e.contains("NIC 02:5f:aa:00:80:01 is the primary NIC, left alone unless --include-primary")
+            && e.contains("NIC 02:5f:aa:00:80:02 is skipped: it has no device-number"),
+        "{e}"
+    );
+    assert!(!e.contains("NIC ,") && !e.contains("NIC  "), "{e}");
+    let e = err_of(
+        &invalid("openstack-network-names-no-link.json"),
+        &Options::default(),
+    );
+    assert!(
+        e.contains("networks[1] (s4) is skipped: its link \"tap-gone\" names no entry of links[]")
+            && e.contains("(links[1] tap-s) is skipped"),
+        "{e}"
+    );
+    // With --include-primary the primary is configured, and the detached NIC still named.
+    let (_, notes, c) = convert(
+        &invalid("aws-only-primary-and-detached-nic.json"),
+        &all_nics(),
+    )
+    .unwrap();
+    assert_eq!(c.interfaces.len(), 1);
+    assert!(has(&notes, &["02:5f:aa:00:80:02: skipped"]), "{notes:?}");
+}
+
+/// Item 12: A top-level mac that is not listed says exactly that.
+#[test]
+fn unlisted_top_level_mac_says_so() {
+    let e = err_of(
+        &invalid("aws-top-level-mac-not-listed.json"),
+        &Options::default(),
+    );
+    assert!(
+        e.contains("the top-level mac 02:5f:aa:00:70:09 (the primary NIC) is not among network/interfaces/macs/"),
+        "{e}"
+    );
+    assert!(!e.contains("propagated"), "{e}");
+}
+
+/// Item 14: Delegated prefixes, routes on DHCP networks and DNS services: each handled or named.
+#[test]
+fn prefixes_dhcp_routes_and_dns_are_handled_or_named() {
+    let (notes, c) = notes_of("aws-delegated-prefixes.json", &Options::default());
+    assert!(
+        has(
+            &notes,
+            &[
+                "10.20.2.64/28 (ipv4-prefix)",
+                "2001:db8:4400:2:8000::/80 (ipv6-prefix)",
+                "ip rule add from PREFIX lookup 10001"
+            ]
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        c.interfaces[0]
+            .rules()
+            .iter()
+            .all(|r| r.from.to_string() != "10.20.2.64")
+    );
+
+    let (notes, c) = notes_of(
+        "openstack-dhcp-network-routes-and-dns.json",
+        &Options::default(),
+    );
+    let i = &c.interfaces[0];
+    assert!(i.ipv4.as_ref().unwrap().is_dhcp());
+    assert_eq!(
+        i.routes.len(),
+        1,
+        "the non-default route of the DHCP network is kept"
+    );
+    assert_eq!(i.routes[0].to.to_string(), "172.31.0.0/16");
+    assert_eq!(i.routes[0].via.unwrap().to_string(), "10.60.2.1");
+    assert!(
+        has(
+            &notes,
+            &["default route via 10.60.2.1 is left to the lease"]
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        has(&notes, &["DNS servers 10.60.0.2, 10.60.0.53"]),
+        "{notes:?}"
+    );
+}
+
+/// Item 10: A document that does not parse says where parsing stopped, whatever its kind looked
+/// like; with `--ifname` on stdin it is not a usage error.
+#[test]
+fn unparsable_documents_say_where_parsing_stopped() {
+    let doc = invalid("truncated-aws.json").display().to_string();
+    let out = run(&["render", "--input", &doc, "--backend", "netplan"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("invalid JSON") && err.contains("line") && err.contains("column"),
+        "{err}"
+    );
+    assert!(!err.contains("unknown field"), "{err}");
+
+    let body = fs::read(invalid("truncated-aws.json")).unwrap();
+    let mut child = Command::new(ENICFG)
+        .args([
+            "render",
+            "--input",
+            "-",
+            "--backend",
+            "netplan",
+            "--ifname",
+            "0e:1a:2b:3c:4d:02=eth1",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(&body).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "not a usage error: {err}");
+    assert!(
+        err.contains("<stdin>: invalid JSON") && err.contains("column"),
+        "{err}"
+    );
+}
+
+/// Item 13: Backend-limit errors suggest what metadata users can do.
+#[test]
+fn backend_limits_suggest_metadata_flags() {
+    let doc = fixture("aws.json").display().to_string();
+    let name = ["--ifname", "0e:1a:2b:3c:4d:02=eth1"];
+    let mut args = vec!["render", "--input", &doc, "--distro", "sles:11"];
+    args.extend(name);
+    let out = run(&args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--no-policy-routing"), "{err}");
+    args.push("--no-policy-routing");
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "the suggestion works: {}",
+        text(&out.stderr)
+    );
+
+    let mut args = vec!["render", "--input", &doc, "--distro", "centos:7", "--dhcp"];
+    args.extend(name);
+    let out = run(&args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("leave out --dhcp"), "{err}");
+    let mut args = vec!["render", "--input", &doc, "--distro", "centos:7"];
+    args.extend(name);
+    assert!(run(&args).status.success(), "the suggestion works");
+}

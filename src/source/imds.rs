@@ -503,3 +503,41 @@ fn reason(status: u16) -> &'static str {
         _ => "",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--wait-for` on AWS waits for a propagated `device-number` and, on multi-card
+    /// instances, `network-card` (a NIC without it is not taken as card 0).
+    #[test]
+    fn wait_for_waits_for_network_card_on_multi_card_instances() {
+        let doc = |third: Value| {
+            serde_json::json!({
+                "mac": "0e:00:00:00:00:01",
+                "network": {"interfaces": {"macs": {
+                    "0e:00:00:00:00:01": {"device-number": "0", "network-card": "0", "local-ipv4s": "10.0.1.5"},
+                    "0e:00:00:00:00:02": {"device-number": "0", "network-card": "1", "local-ipv4s": "10.0.2.5"},
+                    "0e:00:00:00:00:03": third,
+                }}}
+            })
+        };
+        let m: MacAddr = "0e:00:00:00:00:03".parse().unwrap();
+        let late = doc(serde_json::json!({"device-number": "1", "local-ipv4s": "10.0.3.5"}));
+        let why = not_ready(Cloud::Aws, &late, m).unwrap();
+        assert!(why.contains("no network-card yet"), "{why}");
+        let ready = doc(
+            serde_json::json!({"device-number": "1", "network-card": "0", "local-ipv4s": "10.0.3.5"}),
+        );
+        assert_eq!(not_ready(Cloud::Aws, &ready, m), None);
+        // Single-card types answer 404 for every NIC's network-card: nothing to wait for.
+        let single = serde_json::json!({
+            "mac": "0e:00:00:00:00:01",
+            "network": {"interfaces": {"macs": {
+                "0e:00:00:00:00:01": {"device-number": "0", "local-ipv4s": "10.0.1.5"},
+                "0e:00:00:00:00:03": {"device-number": "1", "local-ipv4s": "10.0.3.5"},
+            }}}
+        });
+        assert_eq!(not_ready(Cloud::Aws, &single, m), None);
+    }
+}
