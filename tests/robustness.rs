@@ -3,6 +3,12 @@
 //! duplicated, hostile strings spliced in (quotes, `$(…)`, newlines, NULs, huge numbers) — and
 //! each mutant goes through parsing, validation and every backend. Each step may fail with an
 //! error; none may panic. Deterministic, so a failure reproduces.
+//!
+//! Every metadata parser sees every mutant that is JSON (forced with each `--cloud`, with and
+//! without `--include-primary`/`--primary`/`--dhcp`, so a mutant of one cloud's document also
+//! exercises the other clouds' decoders), and the os-release parser sees mutants of every
+//! `os-release` under `tests/fixtures/roots/`. The same inputs seed the `cargo fuzz` targets
+//! under `fuzz/` for longer runs (README "Tests").
 
 mod common;
 
@@ -13,7 +19,7 @@ use common::snap::STACKS;
 use enicfg::backend::render;
 use enicfg::model::Config;
 use enicfg::root::RootFacts;
-use enicfg::source::metadata::{self, Options};
+use enicfg::source::metadata::{self, Cloud, Options};
 
 /// A small xorshift generator: deterministic, no dependency.
 struct Rng(u64);
@@ -139,9 +145,48 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
     s.into_iter().collect()
 }
 
+/// A mutant through every metadata decoder, forced, with several option sets; errors are fine.
+fn every_metadata_parser(doc: &serde_json::Value, root: &Path) {
+    let ifnames = vec![
+        "00:16:3e:0a:00:02=eth1".into(),
+        "0e:1a:2b:3c:4d:02=eth1".into(),
+        "52:54:00:12:34:57=eth1".into(),
+        "fa:16:3e:0a:00:02=eth1".into(),
+    ];
+    let primary: enicfg::model::MacAddr = "fa:16:3e:0a:00:01".parse().unwrap();
+    for cloud in [Cloud::Aliyun, Cloud::Tencent, Cloud::Aws, Cloud::Openstack] {
+        let _ = metadata::detect(doc);
+        for (include_primary, dhcp, prim) in [
+            (false, false, None),
+            (true, true, None),
+            (true, false, Some(primary)),
+        ] {
+            let opts = Options {
+                include_primary,
+                dhcp,
+                primary: prim,
+                ifnames: ifnames.clone(),
+                ..Options::default()
+            };
+            if let Ok(decoded) = metadata::decode(cloud, doc, opts.primary)
+                && let Ok(converted) = metadata::to_spec(cloud, decoded, &opts, root)
+                && let Ok(config) = Config::from_spec(&converted.spec)
+                && let Ok(config) = config.select(include_primary)
+            {
+                for (_, stack) in STACKS {
+                    let _ = render(&config, *stack, &RootFacts::default());
+                }
+            }
+        }
+    }
+}
+
 /// Everything a mutant goes through; errors are fine, panics are not. Returns whether the
 /// mutant got as far as the backends.
 fn exercise(text: &str, root: &Path) -> bool {
+    if let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) {
+        every_metadata_parser(&doc, root);
+    }
     let spec = if let Ok(doc) = metadata::parse_document(text, "mutant")
         && metadata::looks_like_metadata(&doc)
     {
@@ -208,4 +253,37 @@ fn mutated_inputs_never_panic() {
         rendered > 400,
         "only {rendered} of {runs} mutants reached the backends"
     );
+}
+
+/// The os-release parser and the distro decision never panic on mutated os-release files.
+#[test]
+fn mutated_os_release_never_panics() {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(common::fixture("roots")).unwrap() {
+        let p = e.unwrap().path().join("etc/os-release");
+        if p.is_file() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    assert!(files.len() > 20, "only {} os-release fixtures", files.len());
+    let mut rng = Rng(0x05e1_ea5e_0000_0001);
+    let mut decided = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for n in 0..100 {
+            let mutant = mutate(&text, &mut rng);
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                let d = enicfg::distro::parse_os_release(&mutant);
+                enicfg::distro::decide(&d).is_ok()
+            }));
+            assert!(
+                outcome.is_ok(),
+                "panic on mutant {n} of {}:\n---\n{mutant}\n---",
+                file.display()
+            );
+            decided += usize::from(outcome.is_ok_and(|ok| ok));
+        }
+    }
+    assert!(decided > 500, "only {decided} mutants reached a decision");
 }
