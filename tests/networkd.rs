@@ -485,3 +485,85 @@ fn dhcp_both_families_with_default_route_use_the_metric() {
         "{state}"
     );
 }
+
+/// Issue 10, item 1: the primary NIC of an AWS dual-stack document, with `--include-primary`,
+/// stays on DHCP and router advertisements — applied by the real networkd against dnsmasq it
+/// gets its lease address, the IPv4 default route from the lease and the IPv6 default route
+/// from the RA, in the main table, and no policy table or rule.
+#[test]
+fn metadata_primary_stays_on_dhcp_and_ra() {
+    if !require_root("metadata_primary_stays_on_dhcp_and_ra") {
+        return;
+    }
+    let path = fixture("metadata/aws-dual-stack-primary-with-secondary-ip.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc = enicfg::source::metadata::parse_document(&text, "aws").unwrap();
+    let opts = enicfg::source::metadata::Options {
+        include_primary: true,
+        ifnames: vec![
+            "02:5f:aa:00:10:01=eth0".into(),
+            "02:5f:aa:00:10:02=eth1".into(),
+        ],
+        ..Default::default()
+    };
+    let root = tempfile::tempdir().unwrap();
+    let (_, converted) = enicfg::source::metadata::load(&doc, None, &opts, root.path()).unwrap();
+    let all = Config::from_spec(&converted.spec).unwrap();
+    let primary = Config {
+        interfaces: all.interfaces.into_iter().filter(|i| i.primary).collect(),
+    };
+    assert_eq!(primary.interfaces.len(), 1);
+    let (_, routes, state) = dhcp_both_apply_on(&primary, "eth0");
+    assert!(
+        routes
+            .iter()
+            .any(|r| r.starts_with("default via 10.0.2.1 dev eth0")),
+        "IPv4 default route from the lease: {state}"
+    );
+    assert!(
+        routes
+            .iter()
+            .any(|r| r.starts_with("default via fe80:") && r.contains(" dev eth0")),
+        "IPv6 default route from the RA: {state}"
+    );
+    assert!(routes.iter().all(|r| !r.contains(" table ")), "{state}");
+    for rules in ["rule4", "rule6"] {
+        assert!(section(&state, rules).is_empty(), "no policy rule: {state}");
+    }
+}
+
+/// [`dhcp_both_apply`] for any interface name; returns (addresses, routes, state).
+fn dhcp_both_apply_on(config: &Config, ifname: &str) -> (Vec<String>, Vec<String>, String) {
+    let state = dhcp_apply(config, true);
+    let addrs = section(&state, "addr");
+    assert!(
+        addrs
+            .iter()
+            .any(|a| a.starts_with(&format!("{ifname} inet 10.0.2.1"))),
+        "{state}"
+    );
+    assert!(
+        addrs
+            .iter()
+            .any(|a| a.starts_with(&format!("{ifname} inet6 2001:db8:2::1"))),
+        "{state}"
+    );
+    let routes = section(&state, "route (all tables)")
+        .iter()
+        .map(|r| {
+            let f: Vec<&str> = r.split(' ').collect();
+            let mut kept = Vec::new();
+            let mut i = 0;
+            while i < f.len() {
+                if matches!(f[i], "expires" | "mtu") {
+                    i += 2;
+                } else {
+                    kept.push(f[i]);
+                    i += 1;
+                }
+            }
+            kept.join(" ")
+        })
+        .collect();
+    (addrs, routes, state)
+}
