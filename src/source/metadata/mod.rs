@@ -7,7 +7,10 @@
 //! differently. This module then does what is common: pick the primary NIC, name each NIC from
 //! the guest's sysfs (or `--ifname`), number the policy tables and build the spec. Whatever is
 //! decided without the metadata saying so (AWS's gateway, IPv6 without a gateway, DHCP NICs
-//! without policy routing) comes back as a note for the user, never silently.
+//! without policy routing) comes back as a note for the user, never silently; so does every
+//! NIC or link left alone ([`Skipped`]: detached, without addresses, a bond or VLAN, the
+//! primary when its data is inconsistent), and the error when nothing is left names them all.
+//! The primary NIC, when configured, stays on DHCP on the EC2-style clouds ([`to_spec`]).
 //!
 //! Nothing here does network I/O (that is `source::imds`) or writes files.
 
