@@ -627,6 +627,31 @@ fn duplicate_macs_in_different_case_fail_naming_the_keys() {
     }
 }
 
+/// Item 4, OpenStack: two links with one MAC (in different case) fail, naming both links.
+#[test]
+fn openstack_links_sharing_a_mac_fail_naming_both() {
+    let doc = serde_json::json!({
+        "links": [
+            {"id": "tap-a", "type": "phy", "ethernet_mac_address": "fa:16:3e:d1:00:01"},
+            {"id": "tap-b", "type": "phy", "ethernet_mac_address": "fa:16:3e:d1:00:02"},
+            {"id": "tap-c", "type": "phy", "ethernet_mac_address": "FA:16:3E:D1:00:02"}
+        ],
+        "networks": [
+            {"id": "n0", "link": "tap-a", "type": "ipv4_dhcp"},
+            {"id": "n1", "link": "tap-b", "type": "ipv4_dhcp"},
+            {"id": "n2", "link": "tap-c", "type": "ipv4_dhcp"}
+        ]
+    });
+    let e = format!(
+        "{:#}",
+        metadata::decode(Cloud::Openstack, &doc, None).unwrap_err()
+    );
+    assert!(
+        e.contains("links[1] (tap-b) and links[2] (tap-c) have the same ethernet_mac_address"),
+        "{e}"
+    );
+}
+
 /// Item 5: A missing `network-card` on a multi-card instance is not taken as card 0.
 #[test]
 fn missing_network_card_on_a_multi_card_instance_is_unpropagated() {
