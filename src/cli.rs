@@ -66,6 +66,11 @@ pub struct SourceArgs {
     /// Also configure interfaces marked `primary: true` (left alone by default).
     #[arg(long)]
     pub include_primary: bool,
+    /// Never touch this interface, by MAC or name (repeatable): it is left out of the
+    /// description, and files enicfg generated for it earlier are kept. For NICs another tool
+    /// manages (Kubernetes CNI plugins such as the AWS VPC CNI or Alibaba's Terway).
+    #[arg(long, value_name = "MAC|NAME")]
+    pub exclude: Vec<String>,
     /// One interface described by flags.
     #[command(flatten)]
     pub flags: InterfaceFlags,

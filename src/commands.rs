@@ -15,8 +15,8 @@ use crate::distro::{self, Detection, Stack};
 use crate::model::{Config, ConfigSpec, FamilySpec, InterfaceSpec};
 use crate::root::{self, RootFacts};
 use crate::{
-    UsageError, apply, detect, imds_settings, load_config_in, print_notes, render, source, verify,
-    write,
+    Exclusions, UsageError, apply, detect, imds_settings, load_config_in, print_notes, render,
+    source, verify, write,
 };
 
 /// What a successful run prints, and whether it found everything as expected (exit 0) or
@@ -118,11 +118,19 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
         .into());
     }
     let config = load_config_in(&args.source, &args.root)?;
+    let exclusions = Exclusions::new(&args.source.exclude, &args.root)?;
     let detection = detect(&args.target, &args.root)?;
     let rendered = render(&config, &detection, &args.root)?;
-    let plan = write::plan(&args.root, &rendered.files)?;
+    let keep = |path: &str, contents: &str| exclusions.owns_file(path, contents);
     let mut out = String::new();
     if args.dry_run {
+        let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
+        if write::journal_pending(&args.root) {
+            out.push_str(&format!(
+                "# an interrupted write left {}: the next write completes it first\n",
+                root::in_root(&args.root, write::JOURNAL).display()
+            ));
+        }
         if plan.is_noop() {
             out.push_str(&format!(
                 "nothing to change: all {} files are up to date\n",
@@ -146,6 +154,48 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
     } else {
         None
     };
+    // Say that privileges are missing before anything is touched (the lock included).
+    write::reconcile(&args.root, &rendered.files, &keep)?.check_access()?;
+    let _lock = write::Lock::acquire(&args.root)?;
+    if let Some(lines) = write::recover(&args.root)? {
+        for l in lines {
+            out.push_str(&format!("{l}\n"));
+        }
+    }
+    let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
+    // Files that go, and the interfaces that are no longer described at all.
+    let removed: Vec<&write::Step> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action == write::Action::Remove)
+        .collect();
+    let described = |name: &str| config.interfaces.iter().any(|i| i.name.as_str() == name);
+    let mut retire = backend::Retire::default();
+    for step in &removed {
+        let Some(kind) = step
+            .old
+            .as_deref()
+            .and_then(|o| o.lines().next())
+            .and_then(backend::generated_by)
+        else {
+            continue;
+        };
+        let stale_nic = backend::interface_of(&step.file.path).is_some_and(|n| !described(&n));
+        let r = backend::retire_commands(kind, &step.file.path, stale_nic);
+        for c in r.before {
+            if !retire.before.contains(&c) {
+                retire.before.push(c);
+            }
+        }
+        for c in r.after {
+            if !retire.after.contains(&c) {
+                retire.after.push(c);
+            }
+        }
+    }
+    if args.restart {
+        apply::run_best_effort(&retire.before, &mut out);
+    }
     if plan.is_noop() {
         out.push_str(&format!(
             "nothing to change: all {} files are up to date\n",
@@ -158,6 +208,7 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
                 write::Action::Create => "created",
                 write::Action::Replace => "updated",
                 write::Action::Unchanged => "unchanged",
+                write::Action::Remove => "removed",
             };
             out.push_str(&format!(
                 "{verb} {} (mode {:04o})\n",
@@ -174,20 +225,41 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
     }
     match settle {
         Some(settle) => {
+            apply::run_best_effort(&retire.after, &mut out);
+            // What the stacks left of interfaces no longer described (rules outlive a detached
+            // device).
+            let applied = apply::Applied::load(&args.root);
+            let present: Vec<String> = source::metadata::sysfs_macs(&args.root)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, _, _)| name)
+                .collect();
+            for gone in applied.dropped(&config) {
+                let mac = gone.mac.as_deref().and_then(|m| m.parse().ok());
+                if exclusions.covers(&gone.name, mac) {
+                    continue;
+                }
+                let exists = present.contains(&gone.name);
+                let cmds = apply::cleanup_commands(gone, &config, exists);
+                apply::run_best_effort(&cmds, &mut out);
+            }
             let opts = apply::Options {
                 settle,
                 rollback: !args.no_rollback,
             };
             let done = apply::apply(&config, &rendered.commands.interface, &plan, opts)?;
             out.push_str(&done);
+            let record = serde_json::to_string_pretty(&apply::Applied::of(&config))?;
+            write::put_state(&args.root, apply::APPLIED, &(record + "\n"))?;
             for w in verify::shadowing(&args.root, &config) {
                 out.push_str(&format!("warning: {w}\n"));
             }
         }
-        None if !plan.is_noop() => out.push_str(&format!(
-            "apply with: {}\n",
-            rendered.commands.interface.join("; ")
-        )),
+        None if !plan.is_noop() => {
+            let mut cmds = retire.after.clone();
+            cmds.extend(rendered.commands.interface.iter().cloned());
+            out.push_str(&format!("apply with: {}\n", cmds.join("; ")));
+        }
         None => {}
     }
     Ok(out)

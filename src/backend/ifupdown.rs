@@ -420,6 +420,29 @@ pub fn dhclient_hook_path(name: &str) -> String {
     format!("{DHCLIENT_ENTER_HOOKS}/enicfg-{escaped}")
 }
 
+/// The interface name of a dhclient hook (`enicfg-ESCAPED`), undoing [`dhclient_hook_path`]'s
+/// escaping; `None` when ESCAPED is not something it produces.
+pub fn hook_interface(escaped: &str) -> Option<String> {
+    let mut bytes = Vec::new();
+    let mut it = escaped.bytes();
+    while let Some(b) = it.next() {
+        if b != b'_' {
+            bytes.push(b);
+            continue;
+        }
+        match it.next()? {
+            b'_' => bytes.push(b'_'),
+            hi => {
+                let lo = it.next()?;
+                let hex = [hi, lo];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            }
+        }
+    }
+    String::from_utf8(bytes).ok().filter(|n| !n.is_empty())
+}
+
 /// One include directive of the main file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Include {
