@@ -528,3 +528,154 @@ fn every_flavor_has_a_test() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle (issue 9 §1): a NIC dropped from the description, with its device still there or
+// detached, leaves no file and nothing in the kernel.
+// ---------------------------------------------------------------------------------------------
+
+const TWO_NICS: &str = "interfaces:
+  - name: eth1
+    ipv4: { addresses: [10.0.2.10/24, 10.0.2.11], gateway: 10.0.2.1 }
+    policy_routing: { table: 1001 }
+  - name: eth2
+    ipv4: { addresses: [10.0.3.10/24, 10.0.3.11], gateway: 10.0.3.1 }
+    policy_routing: { table: 1002 }
+";
+
+const ONE_NIC: &str = "interfaces:
+  - name: eth1
+    ipv4: { addresses: [10.0.2.10/24, 10.0.2.11], gateway: 10.0.2.1 }
+    policy_routing: { table: 1001 }
+";
+
+/// The guest's view of eth2's leftovers: global addresses on it (when it exists), rules from
+/// its addresses, routes in its table.
+fn eth2_leftovers(guest: &Guest) -> Vec<String> {
+    let mut left = Vec::new();
+    let addrs = guest.text(&["ip", "-o", "-4", "addr", "show", "dev", "eth2"]);
+    left.extend(
+        addrs
+            .lines()
+            .filter(|l| l.contains("10.0.3."))
+            .map(str::to_owned),
+    );
+    let rules = guest.text(&["ip", "-4", "rule", "show"]);
+    left.extend(
+        rules
+            .lines()
+            .filter(|l| l.contains("10.0.3."))
+            .map(str::to_owned),
+    );
+    let routes = guest.text(&["ip", "-4", "route", "show", "table", "1002"]);
+    left.extend(routes.lines().map(|l| format!("table 1002: {l}")));
+    left
+}
+
+/// Files under the stacks' directories that name eth2.
+fn eth2_files(root: &GuestRoot) -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in [
+        "etc/netplan",
+        "etc/network/interfaces.d",
+        "etc/NetworkManager/system-connections",
+        "etc/systemd/network",
+        "etc/dhcp/dhclient-enter-hooks.d",
+    ] {
+        if let Ok(entries) = std::fs::read_dir(root.path().join(dir)) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.contains("eth2") {
+                    found.push(format!("/{dir}/{name}"));
+                }
+            }
+        }
+    }
+    found
+}
+
+fn lifecycle(flavor: Flavor) {
+    let t = Instant::now();
+    let root = GuestRoot::new(flavor);
+    root.put("/root/two.yaml", TWO_NICS, 0o600);
+    root.put("/root/one.yaml", ONE_NIC, 0o600);
+    let nics = [
+        ("eth0", "0e:2a:00:00:00:01"),
+        ("eth1", "0e:2a:00:00:00:02"),
+        ("eth2", "0e:2a:00:00:00:03"),
+    ];
+    let guest = Guest::boot(&root, &nics);
+    let what = format!("{} lifecycle", flavor.name());
+    let enicfg = |args: &[&str]| -> String {
+        let mut all = vec!["/usr/local/bin/enicfg"];
+        all.extend_from_slice(args);
+        let out = guest.run(&all);
+        assert!(
+            out.status.success(),
+            "{what}: enicfg {} failed:\n{}{}\n{}",
+            args.join(" "),
+            text(&out.stdout),
+            text(&out.stderr),
+            guest.text(&["journalctl", "-b", "--no-pager", "-n", "40"])
+        );
+        text(&out.stdout)
+    };
+    enicfg(&["write", "--input", "/root/two.yaml", "--restart"]);
+    assert!(
+        !eth2_leftovers(&guest).is_empty(),
+        "{what}: eth2 was never configured"
+    );
+
+    // 1. eth2 dropped from the description, its device still attached.
+    let out = enicfg(&["write", "--input", "/root/one.yaml", "--restart"]);
+    assert!(out.contains("removed "), "{what}: {out}");
+    assert_eq!(eth2_files(&root), Vec::<String>::new(), "{what}: {out}");
+    let left = eth2_leftovers(&guest);
+    assert!(
+        left.is_empty(),
+        "{what}: eth2 dropped, but the kernel keeps {left:#?}\n{out}"
+    );
+    enicfg(&["verify", "--input", "/root/one.yaml"]);
+
+    // 2. eth2 back, then detached (the device goes; its rules would outlive it).
+    enicfg(&["write", "--input", "/root/two.yaml", "--restart"]);
+    assert!(!eth2_leftovers(&guest).is_empty());
+    guest.run_ok(&["ip", "link", "del", "eth2"]);
+    let out = enicfg(&["write", "--input", "/root/one.yaml", "--restart"]);
+    assert_eq!(eth2_files(&root), Vec::<String>::new(), "{what}: {out}");
+    let left = eth2_leftovers(&guest);
+    assert!(
+        left.is_empty(),
+        "{what}: eth2 detached, but the kernel keeps {left:#?}\n{out}"
+    );
+    enicfg(&["verify", "--input", "/root/one.yaml"]);
+    guest.poweroff();
+    report(&format!(
+        "GUEST {what}: a NIC dropped from the description (device kept, then detached) leaves no file, address, rule or route ({:.0} s)",
+        t.elapsed().as_secs_f64()
+    ));
+}
+
+#[test]
+fn lifecycle_networkd() {
+    require_tools("lifecycle_networkd");
+    lifecycle(Flavor::Networkd);
+}
+
+#[test]
+fn lifecycle_ifupdown() {
+    require_tools("lifecycle_ifupdown");
+    lifecycle(Flavor::Ifupdown);
+}
+
+#[test]
+fn lifecycle_networkmanager() {
+    require_tools("lifecycle_networkmanager");
+    lifecycle(Flavor::NetworkManager);
+}
+
+#[test]
+fn lifecycle_netplan() {
+    require_tools("lifecycle_netplan");
+    lifecycle(Flavor::Netplan);
+}
