@@ -45,6 +45,23 @@ fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
     let config = load_config_in(&args.source, &args.root)?;
     let state = verify::KernelState::read(args.netns.as_deref(), &config)?;
     let mut report = verify::compare(&config, &state);
+    // What enicfg applied earlier for interfaces that are no longer described.
+    let exclusions = Exclusions::new(&args.source.exclude, &args.root)?;
+    let dropped: Vec<(String, std::net::IpAddr, u32, u32)> = apply::Applied::load(&args.root)
+        .dropped(&config)
+        .into_iter()
+        .filter(|a| !exclusions.covers(&a.name, a.mac.as_deref().and_then(|m| m.parse().ok())))
+        .flat_map(|a| {
+            a.rules
+                .iter()
+                .map(|r| (a.name.clone(), r.from, r.table, r.priority))
+        })
+        .collect();
+    let stale = verify::leftovers(&state, &dropped);
+    if !stale.is_empty() {
+        report.ok = false;
+        report.findings.extend(stale);
+    }
     report
         .warnings
         .extend(verify::shadowing(&args.root, &config));

@@ -280,6 +280,28 @@ fn host(a: IpAddr) -> IpNet {
     IpNet::from(a)
 }
 
+/// Rules enicfg applied for interfaces the description no longer has (`dropped`: interface
+/// name, and the rules recorded for it in `applied.json`) that are still in the kernel: the
+/// stale rules a detached or dropped NIC leaves, which send replies from its old addresses
+/// into a table that no longer leads anywhere. Pure.
+pub fn leftovers(state: &KernelState, dropped: &[(String, IpAddr, u32, u32)]) -> Vec<Finding> {
+    let seen = parse_rules(state);
+    let mut out = Vec::new();
+    for (name, from, table, priority) in dropped {
+        if seen.iter().any(|r| {
+            r.from == Some(host(*from)) && r.table == Some(*table) && r.priority == *priority
+        }) {
+            out.push(Finding {
+                interface: name.clone(),
+                kind: "stale-rule",
+                expected: "no rule: the interface is no longer described".to_owned(),
+                actual: format!("from {from} lookup {table} priority {priority}"),
+            });
+        }
+    }
+    out
+}
+
 /// Compares the model with a kernel state. Pure.
 pub fn compare(config: &Config, state: &KernelState) -> Report {
     let mut findings = Vec::new();

@@ -340,3 +340,43 @@ fn shadowing_files_behind_links_are_read_inside_the_root() {
         "{w:?}"
     );
 }
+
+/// A rule enicfg applied for an interface that is no longer described (recorded in
+/// ROOT/var/lib/enicfg/applied.json) and still in the kernel is a finding: the stale rule a
+/// detached ENI leaves. Gone from the kernel, verify passes; an excluded interface is ignored.
+#[test]
+fn rules_of_interfaces_no_longer_described_are_findings() {
+    if !require_root("rules_of_interfaces_no_longer_described_are_findings") {
+        return;
+    }
+    let ns = Netns::new();
+    full_secondary(&ns);
+    let root = tempfile::tempdir().unwrap();
+    let state = root.path().join("var/lib/enicfg");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("applied.json"),
+        r#"{"interfaces":[{"name":"eth7","mac":"02:00:00:00:00:07","addresses":["10.9.0.5/24"],
+            "rules":[{"from":"10.9.0.5","table":1007,"priority":1007}],"tables":[1007]}]}"#,
+    )
+    .unwrap();
+    let r = root.path().display().to_string();
+    let out = verify(&ns, "eni/full-secondary.yaml", &["--root", &r]);
+    assert!(out.status.success(), "{}", text(&out));
+    ip(&ns, "rule add from 10.9.0.5 table 1007 priority 1007");
+    let out = verify(&ns, "eni/full-secondary.yaml", &["--root", &r]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "eth7: stale-rule: expected no rule: the interface is no longer described, actual from 10.9.0.5 lookup 1007 priority 1007"
+        ),
+        "{}",
+        text(&out)
+    );
+    let out = verify(
+        &ns,
+        "eni/full-secondary.yaml",
+        &["--root", &r, "--exclude", "02:00:00:00:00:07"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
