@@ -54,6 +54,24 @@ pub enum Command {
     /// `enicfg write --input nics.json`. Fails, naming the URL and how, rather than print an
     /// incomplete document.
     Fetch(FetchArgs),
+    /// Remove every file enicfg generated under ROOT and put back what it backed up.
+    ///
+    /// For images: capture them without the build machine's NICs (what the Alibaba doc asks
+    /// users to do by hand). Removes the files that carry enicfg's marker in the stacks'
+    /// directories, restores the newest backup of every file enicfg replaced, then removes
+    /// ROOT/var/lib/enicfg. Files enicfg did not generate are never removed.
+    Clean(CleanArgs),
+}
+
+/// `enicfg clean`.
+#[derive(Debug, Clone, Args)]
+pub struct CleanArgs {
+    /// Clean this root instead of /.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// List what would be removed and restored (a unified diff) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Where the interface description comes from.

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::backend::{self, BackendKind, Rendered};
 use crate::cli::{
-    Command, DetectArgs, FetchArgs, Format, RenderArgs, TargetArgs, VerifyArgs, WriteArgs,
+    CleanArgs, Command, DetectArgs, FetchArgs, Format, RenderArgs, TargetArgs, VerifyArgs,
+    WriteArgs,
 };
 use crate::distro::{self, Detection, Stack};
 use crate::model::{Config, ConfigSpec, FamilySpec, InterfaceSpec};
@@ -37,6 +38,7 @@ pub fn run(command: &Command) -> Result<Outcome> {
         Command::Write(args) => cmd_write(args).map(done),
         Command::Detect(args) => cmd_detect(args).map(done),
         Command::Fetch(args) => cmd_fetch(args).map(done),
+        Command::Clean(args) => cmd_clean(args).map(done),
         Command::Verify(args) => cmd_verify(args),
     }
 }
@@ -354,4 +356,65 @@ fn cmd_fetch(args: &FetchArgs) -> Result<String> {
     let fetched = source::imds::fetch(args.cloud, &settings)?;
     print_notes(&fetched.notes);
     Ok(serde_json::to_string_pretty(&fetched.doc)? + "\n")
+}
+
+fn cmd_clean(args: &CleanArgs) -> Result<String> {
+    let mut out = String::new();
+    if args.dry_run {
+        let plan = write::clean_plan(&args.root)?;
+        if plan.is_noop() {
+            out.push_str("nothing to clean: no file generated or replaced by enicfg\n");
+        } else {
+            out.push_str(&plan.diff());
+        }
+        let state = root::in_root(&args.root, write::STATE_DIR);
+        if std::fs::symlink_metadata(&state).is_ok() {
+            out.push_str(&format!("# {} will be removed\n", state.display()));
+        }
+        return Ok(out);
+    }
+    write::clean_plan(&args.root)?.check_access()?;
+    let state = root::in_root(&args.root, write::STATE_DIR);
+    let had_state = std::fs::symlink_metadata(&state).is_ok();
+    let lock = write::Lock::acquire(&args.root)?;
+    if let Some(lines) = write::recover(&args.root)? {
+        for l in lines {
+            out.push_str(&format!("{l}\n"));
+        }
+    }
+    let plan = write::clean_plan(&args.root)?;
+    let mut retire = backend::Retire::default();
+    if !plan.is_noop() {
+        plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+        for step in &plan.steps {
+            let verb = match step.action {
+                write::Action::Remove => "removed",
+                write::Action::Unchanged => continue,
+                _ => "restored",
+            };
+            out.push_str(&format!("{verb} {}\n", step.full_path.display()));
+            if let Some(kind) = step
+                .old
+                .as_deref()
+                .and_then(|o| o.lines().next())
+                .and_then(backend::generated_by)
+            {
+                retire
+                    .after
+                    .extend(backend::retire_commands(kind, &step.file.path, true).after);
+            }
+        }
+    }
+    drop(lock);
+    if write::remove_state(&args.root)? && had_state {
+        out.push_str(&format!("removed {}\n", state.display()));
+    }
+    if plan.is_noop() && out.is_empty() {
+        out.push_str("nothing to clean: no file generated or replaced by enicfg\n");
+    }
+    retire.after.dedup();
+    if !retire.after.is_empty() && args.root == Path::new("/") {
+        out.push_str(&format!("apply with: {}\n", retire.after.join("; ")));
+    }
+    Ok(out)
 }

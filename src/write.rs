@@ -305,6 +305,70 @@ pub fn reconcile(
     Ok(plan)
 }
 
+/// What `enicfg clean` does: every file enicfg generated under ROOT goes, and every file it
+/// backed up gets the newest backup's contents and mode back (so `/etc/network/interfaces`
+/// loses the include line enicfg appended). Nothing new is backed up. Reads only; apply it with
+/// [`Plan::apply`], then [`remove_state`].
+pub fn clean_plan(root: &Path) -> Result<Plan> {
+    let restored = newest_backups(root)?;
+    let mut plan = reconcile(root, &restored, &|_, _| false)?;
+    for step in &mut plan.steps {
+        step.backup = false;
+    }
+    Ok(plan)
+}
+
+/// The newest backup of every backed-up path, as files to put back.
+fn newest_backups(root: &Path) -> Result<Vec<FileOut>> {
+    let mut newest: std::collections::BTreeMap<String, FileOut> = Default::default();
+    for ts in list_dir(root, BACKUP_DIR)? {
+        let base = format!("{BACKUP_DIR}/{ts}");
+        let mut stack = vec![base.clone()];
+        while let Some(dir) = stack.pop() {
+            for name in list_dir(root, &dir)? {
+                let path = format!("{dir}/{name}");
+                let full = root.join(checked_relative(&path)?);
+                match lstat(&full)? {
+                    Some(m) if m.is_dir() => stack.push(path),
+                    Some(m) if m.is_file() => {
+                        let contents = fs::read_to_string(&full)
+                            .with_context(|| format!("failed to read backup {}", full.display()))?;
+                        let target = path[base.len()..].to_owned();
+                        // Timestamps sort as text; a later one replaces an earlier one.
+                        newest.insert(
+                            target.clone(),
+                            FileOut {
+                                path: target,
+                                mode: m.permissions().mode() & 0o7777,
+                                contents,
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(newest.into_values().collect())
+}
+
+/// Removes enicfg's state directory under ROOT (backups, record, journal, lock): the last step
+/// of `clean`, once every backup is restored.
+pub fn remove_state(root: &Path) -> Result<bool> {
+    let rel = checked_relative(STATE_DIR)?;
+    let full = root.join(&rel);
+    check_ancestors(root, &rel.join("x"))?;
+    match lstat(&full)? {
+        None => Ok(false),
+        Some(m) if m.is_dir() => {
+            fs::remove_dir_all(&full)
+                .with_context(|| format!("failed to remove {}", full.display()))?;
+            Ok(true)
+        }
+        Some(_) => bail!("{} is not a directory", full.display()),
+    }
+}
+
 /// Whether a generated file is the one that makes a stack configure the interface (the others
 /// only extend it: routes, rules, hooks, drop-ins).
 fn is_main_file(path: &str) -> bool {

@@ -438,3 +438,75 @@ fn a_killed_write_is_completed_by_the_next_run() {
         "the kill delays never hit (killed {killed}, whole {whole})"
     );
 }
+
+/// `enicfg clean` before capturing an image: every generated file goes, every file enicfg
+/// changed gets its original back (`/etc/network/interfaces` without the appended include),
+/// enicfg's state directory goes, and files enicfg did not generate stay. `--dry-run` changes
+/// nothing; a second clean has nothing to do.
+#[test]
+fn clean_leaves_the_image_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    fs::create_dir_all(root.join("etc/network")).unwrap();
+    fs::create_dir_all(root.join("etc/systemd/network")).unwrap();
+    let original = "auto lo\niface lo inet loopback\n";
+    fs::write(root.join("etc/network/interfaces"), original).unwrap();
+    fs::write(
+        root.join("etc/systemd/network/50-user.network"),
+        "[Match]\nName=eth0\n",
+    )
+    .unwrap();
+    let before = etc_files(&root);
+    let eight = common::fixture("eni/eight-nics.yaml").display().to_string();
+    let full = common::fixture("eni/full-secondary.yaml")
+        .display()
+        .to_string();
+    ok(&[
+        "write",
+        "--input",
+        &full,
+        "--backend",
+        "ifupdown",
+        "--root",
+        r,
+    ]);
+    assert_ne!(
+        fs::read_to_string(root.join("etc/network/interfaces")).unwrap(),
+        original,
+        "the include line was expected"
+    );
+    // Files of another backend too (a change of backend leaves none, so write them by hand
+    // into a second directory through a second root's write and copy).
+    let other = tmp.path().join("other");
+    ok(&[
+        "write",
+        "--input",
+        &eight,
+        "--backend",
+        "networkd",
+        "--root",
+        other.to_str().unwrap(),
+    ]);
+    for e in fs::read_dir(other.join("etc/systemd/network")).unwrap() {
+        let p = e.unwrap().path();
+        fs::copy(
+            &p,
+            root.join("etc/systemd/network")
+                .join(p.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    let dirty = etc_files(&root);
+    let dry = ok(&["clean", "--root", r, "--dry-run"]);
+    assert!(dry.contains("+++ /dev/null"), "{dry}");
+    assert!(dry.contains("var/lib/enicfg will be removed"), "{dry}");
+    assert_eq!(etc_files(&root), dirty, "--dry-run changed something");
+
+    let out = ok(&["clean", "--root", r]);
+    assert_eq!(etc_files(&root), before, "{out}");
+    assert!(!root.join("var/lib/enicfg").exists(), "{out}");
+    assert!(out.contains("restored "), "{out}");
+    let again = ok(&["clean", "--root", r]);
+    assert!(again.starts_with("nothing to clean"), "{again}");
+}
