@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::backend::{self, BackendKind, Rendered};
 use crate::cli::{
-    CleanArgs, Command, DetectArgs, FetchArgs, Format, RenderArgs, TargetArgs, VerifyArgs,
-    WriteArgs,
+    CleanArgs, Command, DetectArgs, FetchArgs, Format, HotplugAction, HotplugArgs,
+    InstallHotplugArgs, RenderArgs, TargetArgs, UninstallHotplugArgs, VerifyArgs, WriteArgs,
 };
 use crate::distro::{self, Detection, Stack};
 use crate::model::{Config, ConfigSpec, FamilySpec, InterfaceSpec};
@@ -39,6 +39,9 @@ pub fn run(command: &Command) -> Result<Outcome> {
         Command::Detect(args) => cmd_detect(args).map(done),
         Command::Fetch(args) => cmd_fetch(args).map(done),
         Command::Clean(args) => cmd_clean(args).map(done),
+        Command::InstallHotplug(args) => cmd_install_hotplug(args).map(done),
+        Command::UninstallHotplug(args) => cmd_uninstall_hotplug(args).map(done),
+        Command::Hotplug(args) => cmd_hotplug(args).map(done),
         Command::Verify(args) => cmd_verify(args),
     }
 }
@@ -129,6 +132,12 @@ fn cmd_render(args: &RenderArgs) -> Result<String> {
 }
 
 fn cmd_write(args: &WriteArgs) -> Result<String> {
+    write_run(args, None)
+}
+
+/// `write`, with `--restart`'s apply and verification limited to `scope` when given (a
+/// hot-plugged NIC: the files of every NIC are reconciled, but only that one is re-applied).
+fn write_run(args: &WriteArgs, scope: Option<&str>) -> Result<String> {
     if args.restart && args.root != Path::new("/") {
         return Err(UsageError(format!(
             "--restart runs the apply commands on this machine, so it needs --root / (got {})",
@@ -266,7 +275,27 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
                 settle,
                 rollback: !args.no_rollback,
             };
-            let done = apply::apply(&config, &rendered.commands.interface, &plan, opts)?;
+            let done = match scope {
+                None => apply::apply(&config, &rendered.commands.interface, &plan, opts)?,
+                Some(nic) => {
+                    let only = Config {
+                        interfaces: config
+                            .interfaces
+                            .iter()
+                            .filter(|i| i.name.as_str() == nic)
+                            .cloned()
+                            .collect(),
+                    };
+                    if only.interfaces.is_empty() {
+                        format!(
+                            "{nic} is not among the described interfaces (the primary, or not listed): left alone\n"
+                        )
+                    } else {
+                        let cmds = render(&only, &detection, &args.root)?.commands.interface;
+                        apply::apply(&only, &cmds, &plan, opts)?
+                    }
+                }
+            };
             out.push_str(&done);
             let record = serde_json::to_string_pretty(&apply::Applied::of(&config))?;
             write::put_state(&args.root, apply::APPLIED, &(record + "\n"))?;
@@ -361,7 +390,7 @@ fn cmd_fetch(args: &FetchArgs) -> Result<String> {
 fn cmd_clean(args: &CleanArgs) -> Result<String> {
     let mut out = String::new();
     if args.dry_run {
-        let plan = write::clean_plan(&args.root)?;
+        let plan = write::clean_plan(&args.root, crate::hotplug::DIRS)?;
         if plan.is_noop() {
             out.push_str("nothing to clean: no file generated or replaced by enicfg\n");
         } else {
@@ -373,7 +402,7 @@ fn cmd_clean(args: &CleanArgs) -> Result<String> {
         }
         return Ok(out);
     }
-    write::clean_plan(&args.root)?.check_access()?;
+    write::clean_plan(&args.root, crate::hotplug::DIRS)?.check_access()?;
     let state = root::in_root(&args.root, write::STATE_DIR);
     let had_state = std::fs::symlink_metadata(&state).is_ok();
     let lock = write::Lock::acquire(&args.root)?;
@@ -382,8 +411,24 @@ fn cmd_clean(args: &CleanArgs) -> Result<String> {
             out.push_str(&format!("{l}\n"));
         }
     }
-    let plan = write::clean_plan(&args.root)?;
+    let plan = write::clean_plan(&args.root, crate::hotplug::DIRS)?;
     let mut retire = backend::Retire::default();
+    if plan
+        .steps
+        .iter()
+        .any(|s| s.action == write::Action::Remove && s.file.path == crate::hotplug::BOOT_UNIT)
+    {
+        // The boot unit's enable link goes with it.
+        let disable = if args.root == Path::new("/") {
+            "systemctl disable enicfg-boot.service".to_owned()
+        } else {
+            format!(
+                "systemctl --root={} disable enicfg-boot.service",
+                crate::backend::quote::shell_word(&args.root.display().to_string())
+            )
+        };
+        apply::run_best_effort(&[disable], &mut out);
+    }
     if !plan.is_noop() {
         plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
         for step in &plan.steps {
@@ -415,6 +460,225 @@ fn cmd_clean(args: &CleanArgs) -> Result<String> {
     retire.after.dedup();
     if !retire.after.is_empty() && args.root == Path::new("/") {
         out.push_str(&format!("apply with: {}\n", retire.after.join("; ")));
+    }
+    Ok(out)
+}
+
+fn cmd_install_hotplug(args: &InstallHotplugArgs) -> Result<String> {
+    let settings = crate::hotplug::Settings {
+        imds: args.imds,
+        endpoint: args.endpoint.clone(),
+        input: args.input.clone(),
+        policy_routing: !args.no_policy_routing,
+        timeout: args.timeout,
+        exclude: args.exclude.clone(),
+    };
+    settings
+        .check()
+        .map_err(|e| anyhow::Error::from(UsageError(format!("{e:#}"))))?;
+    Exclusions::new(&args.exclude, &args.root)?;
+    let detection = detect(&args.target, &args.root)?;
+    let files = crate::hotplug::render(&settings, detection.stack, &args.binary)?;
+    let plan = write::plan(&args.root, &files)?;
+    let mut out = String::new();
+    let live = args.root == Path::new("/");
+    let enable = if live {
+        "udevadm control --reload-rules; systemctl daemon-reload; systemctl enable enicfg-boot.service".to_owned()
+    } else {
+        format!(
+            "systemctl --root={} enable enicfg-boot.service",
+            crate::backend::quote::shell_word(&args.root.display().to_string())
+        )
+    };
+    if args.dry_run {
+        out.push_str(&if plan.is_noop() {
+            format!(
+                "nothing to change: all {} files are up to date\n",
+                plan.steps.len()
+            )
+        } else {
+            plan.diff()
+        });
+        out.push_str(&format!("# then: {enable}\n"));
+        return Ok(out);
+    }
+    plan.check_access()?;
+    let _lock = write::Lock::acquire(&args.root)?;
+    if !plan.is_noop() {
+        plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+    }
+    for step in &plan.steps {
+        out.push_str(&format!(
+            "{} {}\n",
+            if step.action == write::Action::Unchanged {
+                "unchanged"
+            } else {
+                "installed"
+            },
+            step.full_path.display()
+        ));
+    }
+    apply::run_best_effort(&[enable], &mut out);
+    out.push_str(&format!(
+        "stack: {} ({})\n",
+        detection.stack, detection.reason
+    ));
+    Ok(out)
+}
+
+fn cmd_uninstall_hotplug(args: &UninstallHotplugArgs) -> Result<String> {
+    let paths = crate::hotplug::paths();
+    let keep = |p: &str, _: &str| !paths.contains(&p);
+    let plan = write::reconcile_in(&args.root, &[], &keep, crate::hotplug::DIRS)?;
+    let mut out = String::new();
+    let live = args.root == Path::new("/");
+    let disable = if live {
+        "systemctl disable enicfg-boot.service".to_owned()
+    } else {
+        format!(
+            "systemctl --root={} disable enicfg-boot.service",
+            crate::backend::quote::shell_word(&args.root.display().to_string())
+        )
+    };
+    if plan.is_noop() {
+        return Ok("nothing to uninstall\n".to_owned());
+    }
+    plan.check_access()?;
+    let _lock = write::Lock::acquire(&args.root)?;
+    apply::run_best_effort(&[disable], &mut out);
+    plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.action == write::Action::Remove)
+    {
+        out.push_str(&format!("removed {}\n", step.full_path.display()));
+    }
+    if live {
+        apply::run_best_effort(
+            &["systemctl daemon-reload; udevadm control --reload-rules".to_owned()],
+            &mut out,
+        );
+    }
+    Ok(out)
+}
+
+/// The MAC of a NIC on this machine, from sysfs.
+fn nic_mac(name: &str) -> Option<String> {
+    source::metadata::sysfs_macs(Path::new("/"))
+        .ok()?
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+        .map(|(_, mac, _)| mac)
+}
+
+fn cmd_hotplug(args: &HotplugArgs) -> Result<String> {
+    let root = Path::new("/");
+    let settings = crate::hotplug::Settings::load(root)?;
+    let exclusions = Exclusions::new(&settings.exclude, root)?;
+    let nic = args.interface.clone().unwrap_or_default();
+    if args.action != HotplugAction::Boot {
+        let mac = nic_mac(&nic).and_then(|m| m.parse().ok());
+        if exclusions.covers(&nic, mac) {
+            return Ok(format!(
+                "{nic} is excluded in {}: left alone\n",
+                crate::hotplug::CONFIG
+            ));
+        }
+    }
+    if args.action == HotplugAction::Remove {
+        return forget(root, &nic, &exclusions);
+    }
+    let mut source = crate::cli::SourceArgs {
+        input: settings.input.clone(),
+        include_primary: false,
+        exclude: settings.exclude.clone(),
+        flags: Default::default(),
+        metadata: Default::default(),
+    };
+    if let Some(cloud) = settings.imds {
+        source.metadata.imds = Some(cloud);
+        source.metadata.no_policy_routing = !settings.policy_routing;
+        source.metadata.service.endpoint = settings.endpoint.clone();
+        source.metadata.service.timeout = Some(settings.timeout);
+        if args.action == HotplugAction::Add
+            && let Some(mac) = nic_mac(&nic)
+        {
+            // Wait until the metadata service lists the new NIC (it lags the attach).
+            source.metadata.service.wait_for = vec![mac];
+        }
+    }
+    let write = WriteArgs {
+        source,
+        target: TargetArgs {
+            distro: None,
+            os_release: None,
+            backend: None,
+        },
+        root: root.to_path_buf(),
+        dry_run: false,
+        restart: true,
+        no_rollback: false,
+        settle_timeout: None,
+    };
+    let scope = (args.action == HotplugAction::Add).then_some(nic.as_str());
+    write_run(&write, scope)
+}
+
+/// A NIC went: its files go (with their stacks' after-commands) and the rules enicfg applied
+/// for it leave the kernel; the record forgets it.
+fn forget(root: &Path, nic: &str, exclusions: &Exclusions) -> Result<String> {
+    let mut out = String::new();
+    let _lock = write::Lock::acquire(root)?;
+    if let Some(lines) = write::recover(root)? {
+        for l in lines {
+            out.push_str(&format!("{l}\n"));
+        }
+    }
+    // Every generated file is kept but this NIC's: the plan removes exactly its files.
+    let keep = |p: &str, c: &str| {
+        backend::interface_of(p).as_deref() != Some(nic) || exclusions.owns_file(p, c)
+    };
+    let plan = write::reconcile(root, &[], &keep)?;
+    let mut retire = backend::Retire::default();
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.action == write::Action::Remove)
+    {
+        if let Some(kind) = step
+            .old
+            .as_deref()
+            .and_then(|o| o.lines().next())
+            .and_then(backend::generated_by)
+        {
+            for c in backend::retire_commands(kind, &step.file.path, true).after {
+                if !retire.after.contains(&c) {
+                    retire.after.push(c);
+                }
+            }
+        }
+    }
+    if !plan.is_noop() {
+        plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+        for step in &plan.steps {
+            out.push_str(&format!("removed {}\n", step.full_path.display()));
+        }
+    }
+    apply::run_best_effort(&retire.after, &mut out);
+    let mut applied = apply::Applied::load(root);
+    if let Some(pos) = applied.interfaces.iter().position(|a| a.name == nic) {
+        let gone = applied.interfaces.remove(pos);
+        let rest = Config {
+            interfaces: Vec::new(),
+        };
+        let exists = nic_mac(nic).is_some();
+        apply::run_best_effort(&apply::cleanup_commands(&gone, &rest, exists), &mut out);
+        let record = serde_json::to_string_pretty(&applied)?;
+        write::put_state(root, apply::APPLIED, &(record + "\n"))?;
+    }
+    if out.is_empty() {
+        out.push_str(&format!("{nic}: nothing of enicfg's to remove\n"));
     }
     Ok(out)
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod distro;
 pub mod glob;
+pub mod hotplug;
 pub mod model;
 pub mod probe;
 pub mod root;

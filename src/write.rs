@@ -241,11 +241,22 @@ pub fn reconcile(
     files: &[FileOut],
     keep: &dyn Fn(&str, &str) -> bool,
 ) -> Result<Plan> {
+    reconcile_in(root, files, keep, &[])
+}
+
+/// [`reconcile`], also searching `extra_dirs` (the hotplug files' directories for `clean`).
+pub fn reconcile_in(
+    root: &Path,
+    files: &[FileOut],
+    keep: &dyn Fn(&str, &str) -> bool,
+    extra_dirs: &[&str],
+) -> Result<Plan> {
     let mut plan = plan(root, files)?;
     let rendered: std::collections::BTreeSet<&str> =
         files.iter().map(|f| f.path.as_str()).collect();
     let mut dirs: Vec<String> = backend::OWNED_DIRS
         .iter()
+        .chain(extra_dirs)
         .map(|d| (*d).to_owned())
         .collect();
     for f in files {
@@ -309,9 +320,9 @@ pub fn reconcile(
 /// backed up gets the newest backup's contents and mode back (so `/etc/network/interfaces`
 /// loses the include line enicfg appended). Nothing new is backed up. Reads only; apply it with
 /// [`Plan::apply`], then [`remove_state`].
-pub fn clean_plan(root: &Path) -> Result<Plan> {
+pub fn clean_plan(root: &Path, extra_dirs: &[&str]) -> Result<Plan> {
     let restored = newest_backups(root)?;
-    let mut plan = reconcile(root, &restored, &|_, _| false)?;
+    let mut plan = reconcile_in(root, &restored, &|_, _| false, extra_dirs)?;
     for step in &mut plan.steps {
         step.backup = false;
     }
