@@ -219,6 +219,14 @@ impl Guest {
 
     /// `systemctl poweroff` inside, then waits for nspawn to exit (the NICs die with the
     /// guest's namespace). Panics if the guest does not stop within 60 s.
+    /// Hot-plugs a NIC into the running guest (an ENI attached now).
+    pub fn plug(&self, ifname: &str, mac: &str) {
+        self.vpc
+            .as_ref()
+            .expect("the guest has a VPC side")
+            .plug(self.leader, ifname, mac);
+    }
+
     pub fn poweroff(mut self) {
         let _ = self.run(&["systemctl", "poweroff"]);
         let deadline = Instant::now() + Duration::from_secs(60);
