@@ -234,7 +234,12 @@ pub struct WriteArgs {
     #[arg(long, requires = "restart", conflicts_with = "dry_run")]
     pub no_rollback: bool,
     /// With --restart: how long the kernel state may take to match the description.
-    #[arg(long, value_name = "SECONDS", requires = "restart", conflicts_with = "dry_run")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        requires = "restart",
+        conflicts_with = "dry_run"
+    )]
     pub settle_timeout: Option<f64>,
 }
 

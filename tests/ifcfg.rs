@@ -298,7 +298,27 @@ const RH_KEYS: &[&str] = &[
     "IPV6_DEFAULTGW",
     "IPV6_DEFROUTE",
     "IPV6_ROUTE_METRIC",
+    "AUTOCONNECT_PRIORITY",
 ];
+
+/// Keys only initscripts' network service reads: NetworkManager 1.42 has them in no table of
+/// its ifcfg-rh plugin ("key ... is unknown and ignored"), so they are written for initscripts
+/// only.
+const RH_INITSCRIPTS_ONLY_KEYS: &[&str] = &["ARPCHECK", "NOZEROCONF"];
+
+/// Whether router advertisements stay on for the NIC after the reader applied the file
+/// (real-readers.md §1, §2): ifup-ipv6 exits early only on a false `IPV6INIT` and then sets
+/// accept_ra to 0 only for `IPV6_AUTOCONF=no` (the rhel6 branch leaves the kernel's default,
+/// on, unless `IPV6INIT=yes`); NetworkManager reads no (or a false) `IPV6INIT` as
+/// `ipv6.method ignore` (the kernel's accept_ra=1 stays), `IPV6_AUTOCONF=yes` as `auto`, and
+/// `IPV6_AUTOCONF=no` as `link-local`/`manual`/`dhcp`, which never take RAs.
+fn rh_accepts_ra(v: &Vars) -> bool {
+    let yes = |k: &str| v.get(k).is_some_and(|x| matches!(x, "yes" | "true" | "1"));
+    if !yes("IPV6INIT") {
+        return true;
+    }
+    v.get("IPV6_AUTOCONF") != Some("no")
+}
 
 fn rh_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), String> {
     let name = iface.name.as_str();
@@ -320,10 +340,19 @@ fn rh_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), Str
                 k.strip_prefix(p)
                     .is_some_and(|n| n.is_empty() || n.chars().all(|c| c.is_ascii_digit()))
             });
-        if !RH_KEYS.contains(&k.as_str()) && !numbered {
+        let initscripts_only = RH_INITSCRIPTS_ONLY_KEYS.contains(&k.as_str());
+        if initscripts_only && nm {
+            return Err(format!(
+                "{k} is unknown to NetworkManager's ifcfg-rh plugin"
+            ));
+        }
+        if !RH_KEYS.contains(&k.as_str()) && !numbered && !initscripts_only {
             return Err(format!("unknown key {k}"));
         }
     }
+    eq("AUTOCONNECT_PRIORITY", Some("150".into()))?;
+    eq("ARPCHECK", (!nm).then(|| "no".into()))?;
+    eq("NOZEROCONF", (!nm).then(|| "yes".into()))?;
     eq("DEVICE", Some(name.into()))?;
     eq("TYPE", Some("Ethernet".into()))?;
     eq("ONBOOT", Some("yes".into()))?;
@@ -398,20 +427,30 @@ fn rh_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), Str
     if v6 != want6 {
         return Err(format!("IPv6 addresses {v6:?} != {want6:?}"));
     }
-    if iface.has_ipv6() {
-        eq("IPV6INIT", Some("yes".into()))?;
-        let dhcp6 = iface.is_dhcp(Family::Ipv6);
-        eq(
-            "IPV6_AUTOCONF",
-            Some(if dhcp6 { "yes" } else { "no" }.into()),
-        )?;
-        eq("DHCPV6C", dhcp6.then(|| "yes".into()))?;
-    } else if let Some(k) = v
-        .order
-        .iter()
-        .find(|k| k.starts_with("IPV6") || *k == "DHCPV6C")
+    eq("IPV6INIT", Some("yes".into()))?;
+    let dhcp6 = iface.is_dhcp(Family::Ipv6);
+    eq(
+        "IPV6_AUTOCONF",
+        Some(if dhcp6 { "yes" } else { "no" }.into()),
+    )?;
+    eq("DHCPV6C", dhcp6.then(|| "yes".into()))?;
+    if !iface.has_ipv6()
+        && let Some(k) = v.order.iter().find(|k| {
+            (k.starts_with("IPV6") && !matches!(k.as_str(), "IPV6INIT" | "IPV6_AUTOCONF"))
+                || *k == "DHCPV6C"
+        })
     {
         return Err(format!("{k} written although IPv6 is not configured"));
+    }
+    // Router advertisements: only a DHCPv6 family takes them; anything else would get a SLAAC
+    // address and an RA default route in main nobody described.
+    if rh_accepts_ra(&v) != dhcp6 {
+        return Err(format!(
+            "router advertisements {} after the readers apply the file (IPV6INIT={:?}, IPV6_AUTOCONF={:?})",
+            if dhcp6 { "off" } else { "on" },
+            v.get("IPV6INIT"),
+            v.get("IPV6_AUTOCONF")
+        ));
     }
     if iface.ipv4.is_some() {
         eq(
@@ -1161,4 +1200,30 @@ fn other_stacks_are_refused() {
         .render(&cfg, &ctx)
         .unwrap_err();
     assert!(format!("{err:#}").contains("backend ifcfg-rh cannot write for the wicked stack"));
+}
+
+#[test]
+fn rh_ipv4_only_nic_turns_router_advertisements_off_for_both_readers() {
+    // What each reader makes of the IPv6 keys (real-readers.md §1, §2).
+    for (text, on) in [
+        ("DEVICE=eth1\n", true),
+        ("IPV6INIT=no\n", true),
+        ("IPV6INIT=yes\n", true),
+        ("IPV6INIT=yes\nIPV6_AUTOCONF=yes\n", true),
+        ("IPV6INIT=yes\nIPV6_AUTOCONF=no\n", false),
+    ] {
+        assert_eq!(rh_accepts_ra(&read_nm(text).unwrap()), on, "{text:?}");
+    }
+    let cfg = common::load_config(&common::fixture("eni/tencent-secondary-eni-route.yaml"));
+    assert!(cfg.interfaces.iter().all(|i| !i.has_ipv6()));
+    for stack in RH_STACKS {
+        let r = render(&cfg, stack, &RootFacts::default()).unwrap();
+        for i in &cfg.interfaces {
+            let v = read_nm(&file(&r, &format!("ifcfg-{}", i.name)).unwrap().contents).unwrap();
+            assert_eq!(v.get("IPV6INIT"), Some("yes"), "{stack:?}");
+            assert_eq!(v.get("IPV6_AUTOCONF"), Some("no"), "{stack:?}");
+            assert!(!rh_accepts_ra(&v), "{stack:?}");
+            assert_eq!(v.get("IPV6ADDR"), None, "link-local for NetworkManager");
+        }
+    }
 }

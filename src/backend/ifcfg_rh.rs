@@ -6,7 +6,11 @@
 //! service sources them with bash, NetworkManager's ifcfg-rh plugin parses them with `shvar.c`.
 //! Every value goes through [`quote::ifcfg_rh`](super::quote::ifcfg_rh), the subset both read identically. Where the
 //! readers differ, the [`Stack`] decides: NetworkManager ignores `rule-*` files and reads
-//! `ROUTING_RULE_n` keys instead, and takes `IPV4_ROUTE_METRIC` where initscripts takes `METRIC`.
+//! `ROUTING_RULE_n` keys instead, and takes `IPV4_ROUTE_METRIC` where initscripts takes `METRIC`;
+//! `ARPCHECK` and `NOZEROCONF` are initscripts keys NetworkManager does not know. Every NIC gets
+//! `IPV6INIT=yes`, and one without a DHCPv6 family `IPV6_AUTOCONF=no`, so neither reader lets a
+//! router advertisement add an address or a default route the description does not have
+//! (real-readers.md §1, §2).
 //!
 //! The routes and rules come from [`Interface::routes`] and [`Interface::rules`]; this module
 //! only decides where each one is written. It never reads or writes files.
@@ -16,6 +20,7 @@ use std::net::IpAddr;
 use anyhow::{Context as _, Result, bail};
 use askama::Template;
 
+use super::nm_keyfile::AUTOCONNECT_PRIORITY;
 use super::sysconfig::{self, Var, Vars};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::distro::Stack;
@@ -144,6 +149,20 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
         // NOTE: ec2-net-utils 1.x greps for exactly `EC2SYNC=no` (distro-matrix.md §3.2, §5).
         v.set("EC2SYNC", "no")?;
     }
+    // NOTE: NetworkManager's own automatic or persisted profiles for the same device
+    // (`ifcfg-Wired_connection_1`, a keyfile for the MAC) win at the same priority
+    // (real-readers.md §2); the keyfile backend's value makes ours win. initscripts ignores it.
+    v.set("AUTOCONNECT_PRIORITY", AUTOCONNECT_PRIORITY.to_string())?;
+    if initscripts {
+        // NOTE: ifup-eth runs `arping -D` for ~3 s per IPv4 address unless ARPCHECK=no (30
+        // addresses: 92 s), and adds 169.254.0.0/16 unless NOZEROCONF=yes (real-readers.md §1).
+        // Cloud VPCs guarantee unique addresses, and 169.254.169.254 is the metadata service,
+        // which no other stack routes through a secondary NIC. NetworkManager reads neither key
+        // (it does no ARP check by default and never adds the zeroconf route), so they are
+        // written for the network service only.
+        v.set("ARPCHECK", "no")?;
+        v.set("NOZEROCONF", "yes")?;
+    }
 
     // Main-table default routes become GATEWAY / IPV6_DEFAULTGW; every other route goes to a
     // route file. initscripts cannot put a metric on IPV6_DEFAULTGW, so there it goes to route6.
@@ -192,8 +211,18 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
     if let Some(mtu) = iface.mtu {
         v.set("MTU", mtu.to_string())?;
     }
+    // NOTE: IPv6 is always initialised, even on an IPv4-only NIC: without IPV6INIT, ifup-ipv6
+    // turns router advertisements and SLAAC on (unset is "not false"), and NetworkManager
+    // reads `ipv6.method ignore` and leaves the kernel's accept_ra=1; either way an RA on the
+    // link gives the NIC an address and a main-table default route nobody asked for.
+    // `IPV6INIT=yes` + `IPV6_AUTOCONF=no` (and no address) is accept_ra=0 autoconf=0 for
+    // ifup-ipv6 and `ipv6.method link-local` for NetworkManager (real-readers.md §1, §2):
+    // what the other backends write for a NIC without IPv6. `IPV6INIT=no` does not do it.
+    v.set("IPV6INIT", "yes")?;
+    if iface.ipv6.is_none() {
+        v.set("IPV6_AUTOCONF", "no")?;
+    }
     if let Some(v6) = &iface.ipv6 {
-        v.set("IPV6INIT", "yes")?;
         if v6.is_dhcp() {
             if initscripts && !iface.default_route {
                 bail!(
