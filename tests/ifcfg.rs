@@ -59,6 +59,14 @@ fn expected_error(cfg: &Config, stack: Stack) -> Option<&'static str> {
         {
             return Some("backend ifcfg-suse cannot express a metric for the IPv6 routes");
         }
+        if matches!(stack, Stack::Wicked | Stack::SuseSysconfig)
+            && i.is_dhcp(Family::Ipv6)
+            && !i.default_route
+        {
+            return Some(
+                "backend ifcfg-suse cannot express IPv6 DHCP/router advertisements without a default route",
+            );
+        }
     }
     None
 }
@@ -698,11 +706,20 @@ fn suse_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), S
         .filter(|k| *k == "IPADDR" || k.starts_with("IPADDR_"))
         .map(|k| v.get(k).unwrap_or("").to_owned())
         .collect();
-    let want: Vec<String> = [Family::Ipv4, Family::Ipv6]
-        .into_iter()
-        .flat_map(|f| iface.addresses(f))
-        .map(|a| a.to_string())
+    // wicked adds them in file order and the kernel prefers the newest IPv6 address: the
+    // first IPv6 address of the model must come last (real-readers.md §3).
+    let mut want: Vec<String> = iface
+        .addresses(Family::Ipv4)
+        .iter()
+        .map(ToString::to_string)
         .collect();
+    want.extend(
+        iface
+            .addresses(Family::Ipv6)
+            .iter()
+            .rev()
+            .map(ToString::to_string),
+    );
     if addrs != want {
         return Err(format!("addresses {addrs:?} != {want:?}"));
     }
@@ -735,13 +752,18 @@ fn suse_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), S
     if got != want {
         return Err(format!("ifrule {got:?} != model {want:?}"));
     }
-    // RA default route: suppressed for a NIC without default_route.
-    let sysctl = file(r, &format!("ifsysctl-{name}"))
-        .map(|f| content_lines(&f.contents))
-        .unwrap_or_default();
-    let defrtr = sysctl.contains(&format!("net.ipv6.conf.{name}.accept_ra_defrtr = 0"));
-    if defrtr != (iface.has_ipv6() && !iface.default_route) {
-        return Err(format!("ifsysctl accept_ra_defrtr: {sysctl:?}"));
+    // Router advertisements, as wicked applies ifsysctl (only the keys it reads count): off
+    // unless IPv6 uses DHCP, so no RA adds an address or a main default route.
+    let sysctl = match file(r, &format!("ifsysctl-{name}")) {
+        Some(f) => ifcfg_check::read_wicked_ifsysctl(&f.contents, name)?,
+        None => BTreeMap::new(),
+    };
+    let ra_on = sysctl.get("accept_ra").is_none_or(|v| v != "0");
+    if ra_on != iface.is_dhcp(Family::Ipv6) {
+        return Err(format!(
+            "router advertisements {} after wicked applies ifsysctl {sysctl:?}",
+            if ra_on { "on" } else { "off" }
+        ));
     }
     let cmd = match stack {
         Stack::Wicked => format!("wicked ifreload {name}"),
@@ -1226,4 +1248,59 @@ fn rh_ipv4_only_nic_turns_router_advertisements_off_for_both_readers() {
             assert_eq!(v.get("IPV6ADDR"), None, "link-local for NetworkManager");
         }
     }
+}
+
+#[test]
+fn wicked_ifsysctl_reader_honours_only_what_wicked_reads() {
+    let read = ifcfg_check::read_wicked_ifsysctl;
+    assert!(read("net.ipv6.conf.eth1.accept_ra_defrtr = 0\n", "eth1").is_err());
+    assert!(read("net.ipv6.conf.eth2.accept_ra = 0\n", "eth1").is_err());
+    assert_eq!(
+        read("# x\nnet.ipv6.conf.eth1.accept_ra = 0\n", "eth1")
+            .unwrap()
+            .get("accept_ra")
+            .map(String::as_str),
+        Some("0")
+    );
+    assert_eq!(
+        read("net/ipv6/conf/eth1.100/accept_ra = 0\n", "eth1.100")
+            .unwrap()
+            .len(),
+        1
+    );
+    // Every IPv4-only or static-IPv6 NIC turns router advertisements off through a key wicked
+    // reads; DHCPv6 without a default route is refused (wicked cannot drop the RA default).
+    let cfg = common::load_config(&common::fixture("eni/tencent-secondary-eni-route.yaml"));
+    let r = render(&cfg, Stack::Wicked, &RootFacts::default()).unwrap();
+    let f = file(&r, "ifsysctl-eth1").unwrap();
+    assert_eq!(
+        read(&f.contents, "eth1")
+            .unwrap()
+            .get("accept_ra")
+            .map(String::as_str),
+        Some("0")
+    );
+    let cfg = common::load_config(&common::fixture("eni/dhcp6-secondary.yaml"));
+    let err = format!(
+        "{:#}",
+        render(&cfg, Stack::Wicked, &RootFacts::default()).unwrap_err()
+    );
+    assert!(
+        err.contains("eth3") && err.contains("accept_ra_defrtr"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wicked_adds_the_first_ipv6_address_last() {
+    let cfg = common::load_config(&common::fixture("eni/ipv6-only.yaml"));
+    let r = render(&cfg, Stack::Wicked, &RootFacts::default()).unwrap();
+    let v = read_wicked(&file(&r, "ifcfg-eth1").unwrap().contents).unwrap();
+    let addrs: Vec<&str> = v
+        .order
+        .iter()
+        .filter(|k| k.starts_with("IPADDR"))
+        .map(|k| v.get(k).unwrap())
+        .collect();
+    assert_eq!(addrs, ["2001:db8:0:5::11/64", "2001:db8:0:5::10/64"]);
 }
