@@ -27,7 +27,7 @@ pub struct Finding {
     /// The interface concerned.
     pub interface: String,
     /// What kind of check failed (`address`, `route`, `rule`, `mtu`, `mac`, `link`,
-    /// `default-route`, `primary-address`).
+    /// `default-route`, `primary-address`, `unrequested-ipv6`).
     pub kind: &'static str,
     /// What the description asks for.
     pub expected: String,
@@ -168,6 +168,8 @@ struct SeenRoute {
     dev: String,
     table: Option<u32>,
     metric: Option<u32>,
+    /// `proto` as `ip` names it (`kernel`, `static`, `ra`, ...).
+    protocol: Option<String>,
 }
 
 fn parse_routes(state: &KernelState) -> Vec<SeenRoute> {
@@ -212,6 +214,7 @@ fn parse_routes(state: &KernelState) -> Vec<SeenRoute> {
             dev: str_of(r, "dev").unwrap_or_default().to_owned(),
             table,
             metric: u64_of(r, "metric").and_then(|m| u32::try_from(m).ok()),
+            protocol: str_of(r, "protocol").map(str::to_owned),
         });
     }
     out
@@ -379,6 +382,10 @@ pub fn compare(config: &Config, state: &KernelState) -> Report {
                     Some((IpNet::new(local, len).ok()?, secondary))
                 })
                 .collect();
+            if family == Family::Ipv6 && iface.ipv6.is_none() {
+                // Judged with its routes by `unrequested_ipv6`.
+                continue;
+            }
             if iface.is_dhcp(family) {
                 if seen.is_empty() {
                     f(
@@ -482,12 +489,18 @@ pub fn compare(config: &Config, state: &KernelState) -> Report {
                 );
             }
         }
+        // A NIC whose IPv6 the description leaves alone: nothing global (router advertisements).
+        for (kind, expected, actual) in unrequested_ipv6(iface, &addr_info, &routes) {
+            f(iface, kind, expected, actual);
+        }
         // A NIC without default_route must not hold a main default route.
         if !iface.default_route {
-            for r in routes
-                .iter()
-                .filter(|r| r.dev == name && r.table.is_none() && r.to.prefix_len() == 0)
-            {
+            for r in routes.iter().filter(|r| {
+                r.dev == name
+                    && r.table.is_none()
+                    && r.to.prefix_len() == 0
+                    && !(r.to.addr().is_ipv6() && iface.ipv6.is_none())
+            }) {
                 f(
                     iface,
                     "default-route",
@@ -588,6 +601,66 @@ pub fn compare(config: &Config, state: &KernelState) -> Report {
         findings,
         warnings,
     }
+}
+
+/// On a NIC whose IPv6 the description does not configure, every global IPv6 address and every
+/// IPv6 route through it (any table; link-local and multicast aside) is unrequested: on a cloud
+/// NIC they come from router advertisements (a SLAAC address, its prefix route, `default via
+/// fe80::… proto ra`), which the stack should have turned off. Returns (kind, expected, actual).
+fn unrequested_ipv6(
+    iface: &Interface,
+    addr_info: &[&Value],
+    routes: &[SeenRoute],
+) -> Vec<(&'static str, String, String)> {
+    if iface.ipv6.is_some() {
+        return Vec::new();
+    }
+    let name = iface.name.as_str();
+    let expected = || "no global IPv6 address or route (ipv6 is not configured)".to_owned();
+    let mut out = Vec::new();
+    for a in addr_info
+        .iter()
+        .filter(|a| str_of(a, "family") == Some("inet6"))
+    {
+        let (Some(local), Some(len)) = (str_of(a, "local"), u64_of(a, "prefixlen")) else {
+            continue;
+        };
+        let dynamic = a.get("dynamic").and_then(Value::as_bool).unwrap_or(false);
+        out.push((
+            "unrequested-ipv6",
+            expected(),
+            format!(
+                "address {local}/{len}{}",
+                if dynamic {
+                    " (dynamic: SLAAC from a router advertisement)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let link_local =
+        |n: &IpNet| matches!(n, IpNet::V6(v) if v.addr().segments()[0] & 0xffc0 == 0xfe80);
+    for r in routes
+        .iter()
+        .filter(|r| r.dev == name && r.to.addr().is_ipv6() && !link_local(&r.to))
+    {
+        let proto = r.protocol.as_deref().unwrap_or("unknown");
+        out.push((
+            "unrequested-ipv6",
+            expected(),
+            format!(
+                "route {} dev {name} proto {proto}{}",
+                show_route(&r.to, r.via, r.table, r.metric),
+                if proto == "ra" {
+                    " (from a router advertisement)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    out
 }
 
 fn rule_matches(seen: &SeenRule, want: &KernelRule) -> bool {

@@ -301,3 +301,53 @@ fn the_first_ipv6_address_must_be_the_preferred_one() {
         "{t}"
     );
 }
+
+#[test]
+fn router_advertisements_on_a_nic_without_ipv6_are_findings() {
+    if !require_root("router_advertisements_on_a_nic_without_ipv6_are_findings") {
+        return;
+    }
+    // The state tencent-secondary-eni-route.yaml describes (IPv4 only), on a link that keeps
+    // the kernel's accept_ra=1, with the conformance suite's router on it: the RA sender really
+    // advertises, and verify names what the RA added.
+    let ns = Netns::new();
+    ns.add_veth("eth1", Some("52:54:00:8a:3c:11"));
+    let _ra = common::dnsmasq::RouterAdvertiser::start(&ns, &["eth1"]);
+    ip(&ns, "link set eth1 up");
+    ip(&ns, "addr add 10.0.3.133/24 dev eth1");
+    ip(&ns, "route add 192.168.0.0/16 via 10.0.3.1 dev eth1");
+    let start = std::time::Instant::now();
+    let slaac = || {
+        ns.ip(&["-6", "addr", "show", "dev", "eth1", "scope", "global"])
+            .contains("2001:db8:ff00:")
+            && ns
+                .ip(&["-6", "route", "show", "default"])
+                .contains("proto ra")
+    };
+    while !slaac() && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(slaac(), "no RA reached eth1:\n{}", ns.state(&["eth1"]));
+    let out = verify(&ns, "eni/tencent-secondary-eni-route.yaml", &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    for want in [
+        "eth1: unrequested-ipv6: expected no global IPv6 address or route (ipv6 is not configured), actual address 2001:db8:ff00:",
+        "(dynamic: SLAAC from a router advertisement)",
+        "actual route default via fe80::",
+        "table main dev eth1 proto ra (from a router advertisement)",
+        "actual route 2001:db8:ff00::/64 metric 256 table main dev eth1 proto kernel",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    // With router advertisements off (what every backend writes), nothing is left to report.
+    common::run_ok(
+        ns.exec("sysctl")
+            .args(["-q", "-w", "net.ipv6.conf.eth1.accept_ra=0"]),
+    );
+    ip(&ns, "-6 addr flush dev eth1 scope global");
+    ip(&ns, "-6 route flush dev eth1 proto ra");
+    ip(&ns, "-6 route del 2001:db8:ff00::/64 dev eth1");
+    let out = verify(&ns, "eni/tencent-secondary-eni-route.yaml", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+}
