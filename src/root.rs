@@ -18,6 +18,10 @@ pub struct RootFacts {
     pub interfaces_main: Option<String>,
     /// netplan YAML files present, as (absolute path inside the root, contents), sorted by path.
     pub netplan_files: Vec<(String, String)>,
+    /// `rule-*` / `rule6-*` files in `/etc/sysconfig/network-scripts`, as (file name, whether
+    /// enicfg generated it), sorted: NetworkManager's ifcfg-rh plugin ignores every rule and
+    /// route of a profile that has one.
+    pub rh_rule_files: Vec<(String, bool)>,
 }
 
 /// Joins an absolute in-target path (`/etc/...`) onto ROOT.
@@ -74,6 +78,35 @@ impl RootFacts {
         Ok(RootFacts {
             interfaces_main,
             netplan_files,
+            rh_rule_files: rh_rule_files(root)?,
         })
     }
+}
+
+/// The `rule-*` / `rule6-*` files of `/etc/sysconfig/network-scripts`, with whether each starts
+/// with enicfg's marker. One that cannot be read as a regular file (a symlink, say) counts as
+/// not generated: NetworkManager only checks that it exists.
+fn rh_rule_files(root: &Path) -> Result<Vec<(String, bool)>> {
+    let dir = "/etc/sysconfig/network-scripts";
+    let full = in_root(root, dir);
+    let entries = match fs::read_dir(&full) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("failed to list {}", full.display())),
+        Ok(entries) => entries,
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("failed to list {}", full.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("rule-") || name.starts_with("rule6-")) {
+            continue;
+        }
+        let generated = read_optional(root, &format!("{dir}/{name}"))
+            .ok()
+            .flatten()
+            .is_some_and(|text| text.starts_with(crate::backend::GENERATED_MARKER));
+        out.push((name, generated));
+    }
+    out.sort();
+    Ok(out)
 }
