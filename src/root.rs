@@ -86,7 +86,7 @@ impl RootFacts {
 /// The `rule-*` / `rule6-*` files of `/etc/sysconfig/network-scripts`, with whether each starts
 /// with enicfg's marker. One that cannot be read as a regular file (a symlink, say) counts as
 /// not generated: NetworkManager only checks that it exists.
-fn rh_rule_files(root: &Path) -> Result<Vec<(String, bool)>> {
+pub fn rh_rule_files(root: &Path) -> Result<Vec<(String, bool)>> {
     let dir = "/etc/sysconfig/network-scripts";
     let full = in_root(root, dir);
     let entries = match fs::read_dir(&full) {

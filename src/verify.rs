@@ -680,12 +680,17 @@ fn list_or_none(v: &[String]) -> String {
 /// Configuration that can keep enicfg's files from taking effect, found under ROOT: a
 /// systemd-networkd `.network` file that sorts before ours and matches the same link (networkd
 /// applies only the first match — netplan's catch-alls and ec2-net-utils' files are the usual
-/// ones), or a NetworkManager profile for the same device that autoconnects with a priority at
-/// least ours. Reads only; returns one warning per shadowing file.
+/// ones); a NetworkManager profile for the same device — keyfile or ifcfg (ifcfg-rh plugin:
+/// `ifcfg-Wired_connection_1` is what NetworkManager itself persists on RHEL 8) — that
+/// autoconnects with a priority at least ours, whichever format ours is in; or a `rule-X` /
+/// `rule6-X` enicfg did not generate next to enicfg's `ifcfg-X`, which makes NetworkManager
+/// ignore every rule and route of the profile. Reads only; returns one warning per file.
 pub fn shadowing(root: &std::path::Path, config: &Config) -> Vec<String> {
     let mut out = Vec::new();
     let networkd = networkd_files(root);
-    let profiles = nm_profiles(root);
+    let mut profiles = nm_profiles(root);
+    profiles.extend(ifcfg_profiles(root));
+    out.extend(foreign_rule_files(root, config, &profiles));
     for iface in &config.interfaces {
         let name = iface.name.as_str();
         let mac = iface.mac.map(|m| m.to_string());
@@ -714,8 +719,10 @@ pub fn shadowing(root: &std::path::Path, config: &Config) -> Vec<String> {
             {
                 if p.priority >= ours_priority {
                     out.push(format!(
-                        "{name}: NetworkManager profile {} also matches {name} with autoconnect-priority {} (enicfg's: {ours_priority}): NetworkManager may activate it instead",
-                        p.path, p.priority
+                        "{name}: NetworkManager profile {} also matches {name} with autoconnect-priority {} (enicfg's: {ours_priority}): NetworkManager may activate it instead; remove it, or write enicfg's files again (they set priority {})",
+                        p.path,
+                        p.priority,
+                        crate::backend::nm_keyfile::AUTOCONNECT_PRIORITY
                     ));
                 }
             }
@@ -867,6 +874,114 @@ fn nm_profiles(root: &std::path::Path) -> Vec<Profile> {
                 }
             }
             out.push(p);
+        }
+    }
+    out
+}
+
+/// Files NetworkManager's ifcfg-rh plugin ignores (`utils_should_ignore_file`).
+const IFCFG_IGNORED_SUFFIXES: [&str; 7] = [
+    "~", ".bak", ".orig", ".rej", ".rpmnew", ".augnew", ".augtmp",
+];
+
+/// A value of an ifcfg line, its quotes removed (enough to compare names, MACs and numbers).
+fn ifcfg_value(raw: &str) -> String {
+    let v = raw.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = v.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            return inner.to_owned();
+        }
+    }
+    v.split_whitespace().next().unwrap_or_default().to_owned()
+}
+
+/// The `ifcfg-*` profiles of `/etc/sysconfig/network-scripts` that NetworkManager's ifcfg-rh
+/// plugin would load: `DEVICE` is the interface name, `HWADDR` (else `MACADDR`) the MAC,
+/// `ONBOOT=no` turns autoconnect off, `AUTOCONNECT_PRIORITY` defaults to 0, and
+/// `NM_CONTROLLED=no` profiles are not NetworkManager's. Alias files (`ifcfg-X:N`), `ifcfg-lo`
+/// and backup names are skipped.
+fn ifcfg_profiles(root: &std::path::Path) -> Vec<Profile> {
+    let dir = "/etc/sysconfig/network-scripts";
+    let Ok(entries) = std::fs::read_dir(crate::root::in_root(root, dir)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| {
+            f.starts_with("ifcfg-")
+                && f != "ifcfg-lo"
+                && !f.contains(':')
+                && !IFCFG_IGNORED_SUFFIXES.iter().any(|s| f.ends_with(s))
+        })
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let path = format!("{dir}/{file}");
+        let Ok(Some(text)) = crate::root::read_optional(root, &path) else {
+            continue;
+        };
+        let mut vars = std::collections::BTreeMap::new();
+        for line in text.lines().map(str::trim) {
+            if let Some((k, v)) = line.split_once('=')
+                && !k.is_empty()
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                vars.insert(k.to_owned(), ifcfg_value(v));
+            }
+        }
+        let get = |k: &str| vars.get(k).map(String::as_str);
+        let no = |k: &str| get(k).is_some_and(|v| matches!(v, "no" | "false" | "0"));
+        if no("NM_CONTROLLED") {
+            continue;
+        }
+        out.push(Profile {
+            path,
+            ours: text.starts_with(crate::backend::GENERATED_MARKER),
+            interface_name: get("DEVICE").map(str::to_owned),
+            mac: get("HWADDR").or(get("MACADDR")).map(str::to_owned),
+            autoconnect: !no("ONBOOT"),
+            priority: get("AUTOCONNECT_PRIORITY")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0),
+        });
+    }
+    out
+}
+
+/// A `rule-X` / `rule6-X` that enicfg did not generate, next to enicfg's `ifcfg-X`: with it
+/// NetworkManager's ifcfg-rh plugin ignores every `ROUTING_RULE` and every route of the
+/// profile (real-readers.md §2). Not reported where ROOT shows the legacy network service and
+/// no NetworkManager: that service reads rule files itself.
+fn foreign_rule_files(
+    root: &std::path::Path,
+    config: &Config,
+    profiles: &[Profile],
+) -> Vec<String> {
+    let Ok(rule_files) = crate::root::rh_rule_files(root) else {
+        return Vec::new();
+    };
+    if rule_files.iter().all(|(_, generated)| *generated) {
+        return Vec::new();
+    }
+    let evidence = crate::probe::gather(root, false);
+    if evidence.initscripts && !evidence.networkmanager {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for iface in &config.interfaces {
+        let name = iface.name.as_str();
+        let ours = format!("/etc/sysconfig/network-scripts/ifcfg-{name}");
+        if !profiles.iter().any(|p| p.ours && p.path == ours) {
+            continue;
+        }
+        for (file, _) in rule_files.iter().filter(|(file, generated)| {
+            !generated && (*file == format!("rule-{name}") || *file == format!("rule6-{name}"))
+        }) {
+            out.push(format!(
+                "{name}: /etc/sysconfig/network-scripts/{file} was not generated by enicfg: when NetworkManager reads {ours} (ifcfg-rh plugin, RHEL 8 family) it ignores every ROUTING_RULE and every route of the profile; move those rules into the interface description and remove the file"
+            ));
         }
     }
     out
