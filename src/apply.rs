@@ -294,3 +294,35 @@ pub fn cleanup_commands(
     }
     cmds
 }
+
+/// `ip rule del` for every rule enicfg applied earlier for an interface that is still described
+/// but no longer has it (an address dropped, moved to another NIC, a table changed): the
+/// stacks delete only the rules their files list now (network-scripts' `ifdown-routes` reads
+/// the new file), so the old rule would keep sending that address's replies into the old table.
+pub fn changed_rule_commands(applied: &Applied, config: &Config) -> Vec<String> {
+    let wanted: Vec<(std::net::IpAddr, u32, u32)> = config
+        .interfaces
+        .iter()
+        .flat_map(|i| i.rules())
+        .map(|r| (r.from, r.table, r.priority))
+        .collect();
+    let mut cmds = Vec::new();
+    for a in applied
+        .interfaces
+        .iter()
+        .filter(|a| config.interfaces.iter().any(|i| i.name.as_str() == a.name))
+    {
+        for r in a
+            .rules
+            .iter()
+            .filter(|r| !wanted.contains(&(r.from, r.table, r.priority)))
+        {
+            let fam = if r.from.is_ipv4() { "-4" } else { "-6" };
+            cmds.push(format!(
+                "ip {fam} rule del from {} table {} priority {} 2>/dev/null || true",
+                r.from, r.table, r.priority
+            ));
+        }
+    }
+    cmds
+}

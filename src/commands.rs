@@ -271,6 +271,7 @@ fn write_run(args: &WriteArgs, scope: Option<&str>) -> Result<String> {
                 let cmds = apply::cleanup_commands(gone, &config, exists);
                 apply::run_best_effort(&cmds, &mut out);
             }
+            apply::run_best_effort(&apply::changed_rule_commands(&applied, &config), &mut out);
             let opts = apply::Options {
                 settle,
                 rollback: !args.no_rollback,

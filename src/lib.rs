@@ -68,10 +68,17 @@ pub struct Exclusions {
 }
 
 impl Exclusions {
-    /// Parses the `--exclude` values: a MAC (any case) or an interface name.
+    /// Parses the `--exclude` values — a MAC (any case) or an interface name — together with
+    /// the `exclude:` list of ROOT's hotplug settings (`/etc/enicfg/enicfg.yaml`) when there is
+    /// one: a NIC excluded there is never touched by a manual run either.
     pub fn new(values: &[String], root: &Path) -> Result<Exclusions> {
         let mut ex = Exclusions::default();
-        for v in values {
+        let mut all = values.to_vec();
+        if root::exists(root, hotplug::CONFIG).unwrap_or(false) {
+            let settings = hotplug::Settings::load(root)?;
+            all.extend(settings.exclude);
+        }
+        for v in &all {
             match v.parse::<model::MacAddr>() {
                 Ok(mac) => ex.macs.push(mac),
                 Err(_) if v.contains(':') => {

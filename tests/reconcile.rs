@@ -510,3 +510,53 @@ fn clean_leaves_the_image_as_it_was() {
     let again = ok(&["clean", "--root", r]);
     assert!(again.starts_with("nothing to clean"), "{again}");
 }
+
+/// The hotplug settings' `exclude:` list holds for manual runs too.
+#[test]
+fn the_settings_file_excludes_for_every_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    fs::create_dir_all(root.join("etc/enicfg")).unwrap();
+    fs::write(
+        root.join("etc/enicfg/enicfg.yaml"),
+        "imds: aws\nexclude: [eth2, \"00:16:3E:0B:00:03\"]\n",
+    )
+    .unwrap();
+    let eight = common::fixture("eni/eight-nics.yaml").display().to_string();
+    let out = enicfg(&[
+        "write",
+        "--input",
+        &eight,
+        "--distro",
+        "amzn:2023",
+        "--root",
+        r,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("eth2 is excluded") && err.contains("eth3 is excluded"),
+        "{err}"
+    );
+    let dir = root.join("etc/systemd/network");
+    assert!(!dir.join("05-enicfg-eth2.network").exists());
+    assert!(!dir.join("05-enicfg-eth3.network").exists());
+    assert!(dir.join("05-enicfg-eth4.network").exists());
+    fs::write(root.join("etc/enicfg/enicfg.yaml"), "imds: aws\nbogus: 1\n").unwrap();
+    let out = enicfg(&[
+        "write",
+        "--input",
+        &eight,
+        "--distro",
+        "amzn:2023",
+        "--root",
+        r,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("etc/enicfg/enicfg.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
