@@ -1160,7 +1160,7 @@ fn hotplug(flavor: Flavor) {
     *server.borrow_mut() = None;
     guest.poweroff();
     report(&format!(
-        "GUEST {what}: attach -> configured and verified by udev + enicfg@eth2 in {attach_secs:.2} s from the metadata listing it; excluded eth3 untouched; detach -> files and rules gone in {detach_secs:.2} s, eth1 unchanged; reboot -> enicfg-boot reconciles, nothing stale; clean -> no enicfg file ({:.0} s)",
+        "GUEST {what}: attach -> configured and verified by udev + enicfg@eth2 in {attach_secs:.2} s from the metadata listing it; a 5xx burst changes nothing; excluded eth3 untouched; migrated to a standby -> same files and kernel state; detach -> files and rules gone in {detach_secs:.2} s, eth1 unchanged; reboot -> enicfg-boot reconciles, nothing stale; clean -> no enicfg file ({:.0} s)",
         t.elapsed().as_secs_f64()
     ));
 }
