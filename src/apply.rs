@@ -140,3 +140,189 @@ pub fn apply(config: &Config, commands: &[String], plan: &Plan, opts: Options) -
     }
     bail!("{}", report.trim_end())
 }
+
+// ---------------------------------------------------------------------------------------------
+// What enicfg applied, and taking back what is no longer described.
+// ---------------------------------------------------------------------------------------------
+
+/// Where the record of the last verified apply lives, inside ROOT.
+pub const APPLIED: &str = "/var/lib/enicfg/applied.json";
+
+/// One rule enicfg put into the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppliedRule {
+    /// Source address.
+    pub from: std::net::IpAddr,
+    /// Table.
+    pub table: u32,
+    /// Priority.
+    pub priority: u32,
+}
+
+/// One interface as enicfg last applied it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AppliedInterface {
+    /// Its name.
+    pub name: String,
+    /// Its MAC, when described.
+    pub mac: Option<String>,
+    /// Addresses with prefix (static ones; DHCP leases belong to the stack).
+    pub addresses: Vec<String>,
+    /// Its policy-routing rules.
+    pub rules: Vec<AppliedRule>,
+    /// Tables its routes live in (besides main).
+    pub tables: Vec<u32>,
+}
+
+/// The record of the last verified `write --restart`: what enicfg owns in the kernel, so a
+/// later run can take back what the description dropped (a detached ENI's rules outlive the
+/// device) and `verify` can see what is left over.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Applied {
+    /// The interfaces.
+    pub interfaces: Vec<AppliedInterface>,
+}
+
+impl Applied {
+    /// The record of a configuration.
+    pub fn of(config: &Config) -> Applied {
+        use crate::model::Family;
+        Applied {
+            interfaces: config
+                .interfaces
+                .iter()
+                .map(|i| {
+                    let mut addresses: Vec<String> = [Family::Ipv4, Family::Ipv6]
+                        .into_iter()
+                        .flat_map(|f| i.addresses_to_add(f))
+                        .map(|a| a.to_string())
+                        .collect();
+                    addresses.sort();
+                    let rules: Vec<AppliedRule> = i
+                        .rules()
+                        .iter()
+                        .map(|r| AppliedRule {
+                            from: r.from,
+                            table: r.table,
+                            priority: r.priority,
+                        })
+                        .collect();
+                    let mut tables: Vec<u32> = rules.iter().map(|r| r.table).collect();
+                    tables.sort_unstable();
+                    tables.dedup();
+                    AppliedInterface {
+                        name: i.name.to_string(),
+                        mac: i.mac.map(|m| m.to_string()),
+                        addresses,
+                        rules,
+                        tables,
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// Reads the record from ROOT (empty when there is none or it cannot be read: it is a
+    /// cache of what enicfg did, never a reason to fail).
+    pub fn load(root: &std::path::Path) -> Applied {
+        crate::root::read_optional(root, APPLIED)
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    /// Interfaces in this record that `config` no longer describes.
+    pub fn dropped<'a>(&'a self, config: &Config) -> Vec<&'a AppliedInterface> {
+        self.interfaces
+            .iter()
+            .filter(|a| !config.interfaces.iter().any(|i| i.name.as_str() == a.name))
+            .collect()
+    }
+}
+
+/// Runs best-effort commands (taking back state that may already be gone), collecting what ran
+/// and what failed into `out`.
+pub fn run_best_effort(commands: &[String], out: &mut String) {
+    for c in commands {
+        match run_shell(c) {
+            Ok(()) => out.push_str(&format!("ran: {c}\n")),
+            Err(e) => out.push_str(&format!("note: {e:#}\n")),
+        }
+    }
+}
+
+/// `ip` commands that take an interface's leftovers out of the kernel after its stack let go
+/// of it: its rules (they outlive a detached device), the routes of its tables when no
+/// described interface uses them, and its static addresses when the device is still there.
+pub fn cleanup_commands(
+    dropped: &AppliedInterface,
+    config: &Config,
+    device_exists: bool,
+) -> Vec<String> {
+    use crate::backend::quote::shell_word;
+    let mut cmds = Vec::new();
+    let described_tables: Vec<u32> = config
+        .interfaces
+        .iter()
+        .flat_map(|i| i.rules())
+        .map(|r| r.table)
+        .collect();
+    for r in &dropped.rules {
+        let fam = if r.from.is_ipv4() { "-4" } else { "-6" };
+        cmds.push(format!(
+            "ip {fam} rule del from {} table {} priority {} 2>/dev/null || true",
+            r.from, r.table, r.priority
+        ));
+    }
+    for t in dropped
+        .tables
+        .iter()
+        .filter(|t| !described_tables.contains(t))
+    {
+        cmds.push(format!("ip -4 route flush table {t} 2>/dev/null || true"));
+        cmds.push(format!("ip -6 route flush table {t} 2>/dev/null || true"));
+    }
+    if device_exists {
+        let dev = shell_word(&dropped.name);
+        for a in &dropped.addresses {
+            cmds.push(format!(
+                "ip addr del {} dev {dev} 2>/dev/null || true",
+                shell_word(a)
+            ));
+        }
+    }
+    cmds
+}
+
+/// `ip rule del` for every rule enicfg applied earlier for an interface that is still described
+/// but no longer has it (an address dropped, moved to another NIC, a table changed): the
+/// stacks delete only the rules their files list now (network-scripts' `ifdown-routes` reads
+/// the new file), so the old rule would keep sending that address's replies into the old table.
+pub fn changed_rule_commands(applied: &Applied, config: &Config) -> Vec<String> {
+    let wanted: Vec<(std::net::IpAddr, u32, u32)> = config
+        .interfaces
+        .iter()
+        .flat_map(|i| i.rules())
+        .map(|r| (r.from, r.table, r.priority))
+        .collect();
+    let mut cmds = Vec::new();
+    for a in applied
+        .interfaces
+        .iter()
+        .filter(|a| config.interfaces.iter().any(|i| i.name.as_str() == a.name))
+    {
+        for r in a
+            .rules
+            .iter()
+            .filter(|r| !wanted.contains(&(r.from, r.table, r.priority)))
+        {
+            let fam = if r.from.is_ipv4() { "-4" } else { "-6" };
+            cmds.push(format!(
+                "ip {fam} rule del from {} table {} priority {} 2>/dev/null || true",
+                r.from, r.table, r.priority
+            ));
+        }
+    }
+    cmds
+}

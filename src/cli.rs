@@ -54,6 +54,107 @@ pub enum Command {
     /// `enicfg write --input nics.json`. Fails, naming the URL and how, rather than print an
     /// incomplete document.
     Fetch(FetchArgs),
+    /// Remove every file enicfg generated under ROOT and put back what it backed up.
+    ///
+    /// For images: capture them without the build machine's NICs (what the Alibaba doc asks
+    /// users to do by hand). Removes the files that carry enicfg's marker in the stacks'
+    /// directories, restores the newest backup of every file enicfg replaced, then removes
+    /// ROOT/var/lib/enicfg. Files enicfg did not generate are never removed.
+    Clean(CleanArgs),
+    /// Install the udev rule, systemd units and settings that follow NIC attach and detach.
+    ///
+    /// On a NIC's `add` the udev rule starts `enicfg@NIC.service`, which waits until the
+    /// metadata service lists the NIC, writes (reconciling every file), applies that NIC with
+    /// its stack's command and verifies it; on `remove`, `enicfg-remove@NIC.service` removes
+    /// that NIC's files and takes back its rules; at boot `enicfg-boot.service` reconciles
+    /// every NIC once. All read ROOT/etc/enicfg/enicfg.yaml, which this writes from the flags.
+    InstallHotplug(InstallHotplugArgs),
+    /// Remove what install-hotplug installed (disabling the boot unit).
+    UninstallHotplug(UninstallHotplugArgs),
+    /// What the hotplug units run: `add NIC`, `remove NIC` or `boot`, with the settings of
+    /// /etc/enicfg/enicfg.yaml.
+    Hotplug(HotplugArgs),
+}
+
+/// `enicfg install-hotplug`.
+#[derive(Debug, Clone, Args)]
+pub struct InstallHotplugArgs {
+    /// Install into this root instead of / (image builds).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// The units follow this cloud's live metadata service.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "CLOUD",
+        required_unless_present = "input"
+    )]
+    pub imds: Option<Cloud>,
+    /// The metadata service's address, when not the cloud's documented one.
+    #[arg(long, value_name = "URL", requires = "imds")]
+    pub endpoint: Option<String>,
+    /// The units follow this description file (a path inside the guest) instead.
+    #[arg(long, short = 'i', value_name = "FILE", conflicts_with = "imds")]
+    pub input: Option<PathBuf>,
+    /// Never touch this interface, by MAC or name (repeatable).
+    #[arg(long, value_name = "MAC|NAME")]
+    pub exclude: Vec<String>,
+    /// No policy routing for secondary NICs.
+    #[arg(long)]
+    pub no_policy_routing: bool,
+    /// How long the units wait for the metadata service to list a NIC, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Where enicfg is installed in the guest.
+    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/enicfg")]
+    pub binary: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: TargetArgs,
+    /// Print the diff and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `enicfg uninstall-hotplug`.
+#[derive(Debug, Clone, Args)]
+pub struct UninstallHotplugArgs {
+    /// Uninstall from this root instead of /.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+}
+
+/// What a hotplug unit asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HotplugAction {
+    /// A NIC appeared: reconcile, then apply and verify that NIC.
+    Add,
+    /// A NIC went: remove its files and take back its rules.
+    Remove,
+    /// At boot: reconcile and apply every NIC.
+    Boot,
+}
+
+/// `enicfg hotplug`.
+#[derive(Debug, Clone, Args)]
+pub struct HotplugArgs {
+    /// What happened.
+    #[arg(value_enum)]
+    pub action: HotplugAction,
+    /// The NIC (for add and remove).
+    #[arg(value_name = "NIC", required_if_eq_any = [("action", "add"), ("action", "remove")])]
+    pub interface: Option<String>,
+}
+
+/// `enicfg clean`.
+#[derive(Debug, Clone, Args)]
+pub struct CleanArgs {
+    /// Clean this root instead of /.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// List what would be removed and restored (a unified diff) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Where the interface description comes from.
@@ -66,6 +167,11 @@ pub struct SourceArgs {
     /// Also configure interfaces marked `primary: true` (left alone by default).
     #[arg(long)]
     pub include_primary: bool,
+    /// Never touch this interface, by MAC or name (repeatable): it is left out of the
+    /// description, and files enicfg generated for it earlier are kept. For NICs another tool
+    /// manages (Kubernetes CNI plugins such as the AWS VPC CNI or Alibaba's Terway).
+    #[arg(long, value_name = "MAC|NAME")]
+    pub exclude: Vec<String>,
     /// One interface described by flags.
     #[command(flatten)]
     pub flags: InterfaceFlags,

@@ -9,14 +9,15 @@ use serde::Serialize;
 
 use crate::backend::{self, BackendKind, Rendered};
 use crate::cli::{
-    Command, DetectArgs, FetchArgs, Format, RenderArgs, TargetArgs, VerifyArgs, WriteArgs,
+    CleanArgs, Command, DetectArgs, FetchArgs, Format, HotplugAction, HotplugArgs,
+    InstallHotplugArgs, RenderArgs, TargetArgs, UninstallHotplugArgs, VerifyArgs, WriteArgs,
 };
 use crate::distro::{self, Detection, Stack};
 use crate::model::{Config, ConfigSpec, FamilySpec, InterfaceSpec};
 use crate::root::{self, RootFacts};
 use crate::{
-    UsageError, apply, detect, imds_settings, load_config_in, print_notes, render, source, verify,
-    write,
+    Exclusions, UsageError, apply, detect, imds_settings, load_config_in, print_notes, render,
+    source, verify, write,
 };
 
 /// What a successful run prints, and whether it found everything as expected (exit 0) or
@@ -37,6 +38,10 @@ pub fn run(command: &Command) -> Result<Outcome> {
         Command::Write(args) => cmd_write(args).map(done),
         Command::Detect(args) => cmd_detect(args).map(done),
         Command::Fetch(args) => cmd_fetch(args).map(done),
+        Command::Clean(args) => cmd_clean(args).map(done),
+        Command::InstallHotplug(args) => cmd_install_hotplug(args).map(done),
+        Command::UninstallHotplug(args) => cmd_uninstall_hotplug(args).map(done),
+        Command::Hotplug(args) => cmd_hotplug(args).map(done),
         Command::Verify(args) => cmd_verify(args),
     }
 }
@@ -45,6 +50,23 @@ fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
     let config = load_config_in(&args.source, &args.root)?;
     let state = verify::KernelState::read(args.netns.as_deref(), &config)?;
     let mut report = verify::compare(&config, &state);
+    // What enicfg applied earlier for interfaces that are no longer described.
+    let exclusions = Exclusions::new(&args.source.exclude, &args.root)?;
+    let dropped: Vec<(String, std::net::IpAddr, u32, u32)> = apply::Applied::load(&args.root)
+        .dropped(&config)
+        .into_iter()
+        .filter(|a| !exclusions.covers(&a.name, a.mac.as_deref().and_then(|m| m.parse().ok())))
+        .flat_map(|a| {
+            a.rules
+                .iter()
+                .map(|r| (a.name.clone(), r.from, r.table, r.priority))
+        })
+        .collect();
+    let stale = verify::leftovers(&state, &dropped);
+    if !stale.is_empty() {
+        report.ok = false;
+        report.findings.extend(stale);
+    }
     report
         .warnings
         .extend(verify::shadowing(&args.root, &config));
@@ -110,6 +132,12 @@ fn cmd_render(args: &RenderArgs) -> Result<String> {
 }
 
 fn cmd_write(args: &WriteArgs) -> Result<String> {
+    write_run(args, None)
+}
+
+/// `write`, with `--restart`'s apply and verification limited to `scope` when given (a
+/// hot-plugged NIC: the files of every NIC are reconciled, but only that one is re-applied).
+fn write_run(args: &WriteArgs, scope: Option<&str>) -> Result<String> {
     if args.restart && args.root != Path::new("/") {
         return Err(UsageError(format!(
             "--restart runs the apply commands on this machine, so it needs --root / (got {})",
@@ -118,11 +146,19 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
         .into());
     }
     let config = load_config_in(&args.source, &args.root)?;
+    let exclusions = Exclusions::new(&args.source.exclude, &args.root)?;
     let detection = detect(&args.target, &args.root)?;
     let rendered = render(&config, &detection, &args.root)?;
-    let plan = write::plan(&args.root, &rendered.files)?;
+    let keep = |path: &str, contents: &str| exclusions.owns_file(path, contents);
     let mut out = String::new();
     if args.dry_run {
+        let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
+        if write::journal_pending(&args.root) {
+            out.push_str(&format!(
+                "# an interrupted write left {}: the next write completes it first\n",
+                root::in_root(&args.root, write::JOURNAL).display()
+            ));
+        }
         if plan.is_noop() {
             out.push_str(&format!(
                 "nothing to change: all {} files are up to date\n",
@@ -146,6 +182,48 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
     } else {
         None
     };
+    // Say that privileges are missing before anything is touched (the lock included).
+    write::reconcile(&args.root, &rendered.files, &keep)?.check_access()?;
+    let _lock = write::Lock::acquire(&args.root)?;
+    if let Some(lines) = write::recover(&args.root)? {
+        for l in lines {
+            out.push_str(&format!("{l}\n"));
+        }
+    }
+    let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
+    // Files that go, and the interfaces that are no longer described at all.
+    let removed: Vec<&write::Step> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action == write::Action::Remove)
+        .collect();
+    let described = |name: &str| config.interfaces.iter().any(|i| i.name.as_str() == name);
+    let mut retire = backend::Retire::default();
+    for step in &removed {
+        let Some(kind) = step
+            .old
+            .as_deref()
+            .and_then(|o| o.lines().next())
+            .and_then(backend::generated_by)
+        else {
+            continue;
+        };
+        let stale_nic = backend::interface_of(&step.file.path).is_some_and(|n| !described(&n));
+        let r = backend::retire_commands(kind, &step.file.path, stale_nic);
+        for c in r.before {
+            if !retire.before.contains(&c) {
+                retire.before.push(c);
+            }
+        }
+        for c in r.after {
+            if !retire.after.contains(&c) {
+                retire.after.push(c);
+            }
+        }
+    }
+    if args.restart {
+        apply::run_best_effort(&retire.before, &mut out);
+    }
     if plan.is_noop() {
         out.push_str(&format!(
             "nothing to change: all {} files are up to date\n",
@@ -158,6 +236,7 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
                 write::Action::Create => "created",
                 write::Action::Replace => "updated",
                 write::Action::Unchanged => "unchanged",
+                write::Action::Remove => "removed",
             };
             out.push_str(&format!(
                 "{verb} {} (mode {:04o})\n",
@@ -174,20 +253,62 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
     }
     match settle {
         Some(settle) => {
+            apply::run_best_effort(&retire.after, &mut out);
+            // What the stacks left of interfaces no longer described (rules outlive a detached
+            // device).
+            let applied = apply::Applied::load(&args.root);
+            let present: Vec<String> = source::metadata::sysfs_macs(&args.root)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, _, _)| name)
+                .collect();
+            for gone in applied.dropped(&config) {
+                let mac = gone.mac.as_deref().and_then(|m| m.parse().ok());
+                if exclusions.covers(&gone.name, mac) {
+                    continue;
+                }
+                let exists = present.contains(&gone.name);
+                let cmds = apply::cleanup_commands(gone, &config, exists);
+                apply::run_best_effort(&cmds, &mut out);
+            }
+            apply::run_best_effort(&apply::changed_rule_commands(&applied, &config), &mut out);
             let opts = apply::Options {
                 settle,
                 rollback: !args.no_rollback,
             };
-            let done = apply::apply(&config, &rendered.commands.interface, &plan, opts)?;
+            let done = match scope {
+                None => apply::apply(&config, &rendered.commands.interface, &plan, opts)?,
+                Some(nic) => {
+                    let only = Config {
+                        interfaces: config
+                            .interfaces
+                            .iter()
+                            .filter(|i| i.name.as_str() == nic)
+                            .cloned()
+                            .collect(),
+                    };
+                    if only.interfaces.is_empty() {
+                        format!(
+                            "{nic} is not among the described interfaces (the primary, or not listed): left alone\n"
+                        )
+                    } else {
+                        let cmds = render(&only, &detection, &args.root)?.commands.interface;
+                        apply::apply(&only, &cmds, &plan, opts)?
+                    }
+                }
+            };
             out.push_str(&done);
+            let record = serde_json::to_string_pretty(&apply::Applied::of(&config))?;
+            write::put_state(&args.root, apply::APPLIED, &(record + "\n"))?;
             for w in verify::shadowing(&args.root, &config) {
                 out.push_str(&format!("warning: {w}\n"));
             }
         }
-        None if !plan.is_noop() => out.push_str(&format!(
-            "apply with: {}\n",
-            rendered.commands.interface.join("; ")
-        )),
+        None if !plan.is_noop() => {
+            let mut cmds = retire.after.clone();
+            cmds.extend(rendered.commands.interface.iter().cloned());
+            out.push_str(&format!("apply with: {}\n", cmds.join("; ")));
+        }
         None => {}
     }
     Ok(out)
@@ -265,4 +386,300 @@ fn cmd_fetch(args: &FetchArgs) -> Result<String> {
     let fetched = source::imds::fetch(args.cloud, &settings)?;
     print_notes(&fetched.notes);
     Ok(serde_json::to_string_pretty(&fetched.doc)? + "\n")
+}
+
+fn cmd_clean(args: &CleanArgs) -> Result<String> {
+    let mut out = String::new();
+    if args.dry_run {
+        let plan = write::clean_plan(&args.root, crate::hotplug::DIRS)?;
+        if plan.is_noop() {
+            out.push_str("nothing to clean: no file generated or replaced by enicfg\n");
+        } else {
+            out.push_str(&plan.diff());
+        }
+        let state = root::in_root(&args.root, write::STATE_DIR);
+        if std::fs::symlink_metadata(&state).is_ok() {
+            out.push_str(&format!("# {} will be removed\n", state.display()));
+        }
+        return Ok(out);
+    }
+    write::clean_plan(&args.root, crate::hotplug::DIRS)?.check_access()?;
+    let state = root::in_root(&args.root, write::STATE_DIR);
+    let had_state = std::fs::symlink_metadata(&state).is_ok();
+    let lock = write::Lock::acquire(&args.root)?;
+    if let Some(lines) = write::recover(&args.root)? {
+        for l in lines {
+            out.push_str(&format!("{l}\n"));
+        }
+    }
+    let plan = write::clean_plan(&args.root, crate::hotplug::DIRS)?;
+    let mut retire = backend::Retire::default();
+    if plan
+        .steps
+        .iter()
+        .any(|s| s.action == write::Action::Remove && s.file.path == crate::hotplug::BOOT_UNIT)
+    {
+        // The boot unit's enable link goes with it.
+        let disable = if args.root == Path::new("/") {
+            "systemctl disable enicfg-boot.service".to_owned()
+        } else {
+            format!(
+                "systemctl --root={} disable enicfg-boot.service",
+                crate::backend::quote::shell_word(&args.root.display().to_string())
+            )
+        };
+        apply::run_best_effort(&[disable], &mut out);
+    }
+    if !plan.is_noop() {
+        plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+        for step in &plan.steps {
+            let verb = match step.action {
+                write::Action::Remove => "removed",
+                write::Action::Unchanged => continue,
+                _ => "restored",
+            };
+            out.push_str(&format!("{verb} {}\n", step.full_path.display()));
+            if let Some(kind) = step
+                .old
+                .as_deref()
+                .and_then(|o| o.lines().next())
+                .and_then(backend::generated_by)
+            {
+                retire
+                    .after
+                    .extend(backend::retire_commands(kind, &step.file.path, true).after);
+            }
+        }
+    }
+    drop(lock);
+    if write::remove_state(&args.root)? && had_state {
+        out.push_str(&format!("removed {}\n", state.display()));
+    }
+    if plan.is_noop() && out.is_empty() {
+        out.push_str("nothing to clean: no file generated or replaced by enicfg\n");
+    }
+    retire.after.dedup();
+    if !retire.after.is_empty() && args.root == Path::new("/") {
+        out.push_str(&format!("apply with: {}\n", retire.after.join("; ")));
+    }
+    Ok(out)
+}
+
+fn cmd_install_hotplug(args: &InstallHotplugArgs) -> Result<String> {
+    let settings = crate::hotplug::Settings {
+        imds: args.imds,
+        endpoint: args.endpoint.clone(),
+        input: args.input.clone(),
+        policy_routing: !args.no_policy_routing,
+        timeout: args.timeout,
+        exclude: args.exclude.clone(),
+    };
+    settings
+        .check()
+        .map_err(|e| anyhow::Error::from(UsageError(format!("{e:#}"))))?;
+    Exclusions::new(&args.exclude, &args.root)?;
+    let detection = detect(&args.target, &args.root)?;
+    let files = crate::hotplug::render(&settings, detection.stack, &args.binary)?;
+    let plan = write::plan(&args.root, &files)?;
+    let mut out = String::new();
+    let live = args.root == Path::new("/");
+    let enable = if live {
+        "udevadm control --reload-rules; systemctl daemon-reload; systemctl enable enicfg-boot.service".to_owned()
+    } else {
+        format!(
+            "systemctl --root={} enable enicfg-boot.service",
+            crate::backend::quote::shell_word(&args.root.display().to_string())
+        )
+    };
+    if args.dry_run {
+        out.push_str(&if plan.is_noop() {
+            format!(
+                "nothing to change: all {} files are up to date\n",
+                plan.steps.len()
+            )
+        } else {
+            plan.diff()
+        });
+        out.push_str(&format!("# then: {enable}\n"));
+        return Ok(out);
+    }
+    plan.check_access()?;
+    let _lock = write::Lock::acquire(&args.root)?;
+    if !plan.is_noop() {
+        plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+    }
+    for step in &plan.steps {
+        out.push_str(&format!(
+            "{} {}\n",
+            if step.action == write::Action::Unchanged {
+                "unchanged"
+            } else {
+                "installed"
+            },
+            step.full_path.display()
+        ));
+    }
+    apply::run_best_effort(&[enable], &mut out);
+    out.push_str(&format!(
+        "stack: {} ({})\n",
+        detection.stack, detection.reason
+    ));
+    Ok(out)
+}
+
+fn cmd_uninstall_hotplug(args: &UninstallHotplugArgs) -> Result<String> {
+    let paths = crate::hotplug::paths();
+    let keep = |p: &str, _: &str| !paths.contains(&p);
+    let plan = write::reconcile_in(&args.root, &[], &keep, crate::hotplug::DIRS)?;
+    let mut out = String::new();
+    let live = args.root == Path::new("/");
+    let disable = if live {
+        "systemctl disable enicfg-boot.service".to_owned()
+    } else {
+        format!(
+            "systemctl --root={} disable enicfg-boot.service",
+            crate::backend::quote::shell_word(&args.root.display().to_string())
+        )
+    };
+    if plan.is_noop() {
+        return Ok("nothing to uninstall\n".to_owned());
+    }
+    plan.check_access()?;
+    let _lock = write::Lock::acquire(&args.root)?;
+    apply::run_best_effort(&[disable], &mut out);
+    plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.action == write::Action::Remove)
+    {
+        out.push_str(&format!("removed {}\n", step.full_path.display()));
+    }
+    if live {
+        apply::run_best_effort(
+            &["systemctl daemon-reload; udevadm control --reload-rules".to_owned()],
+            &mut out,
+        );
+    }
+    Ok(out)
+}
+
+/// The MAC of a NIC on this machine, from sysfs.
+fn nic_mac(name: &str) -> Option<String> {
+    source::metadata::sysfs_macs(Path::new("/"))
+        .ok()?
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+        .map(|(_, mac, _)| mac)
+}
+
+fn cmd_hotplug(args: &HotplugArgs) -> Result<String> {
+    let root = Path::new("/");
+    let settings = crate::hotplug::Settings::load(root)?;
+    let exclusions = Exclusions::new(&settings.exclude, root)?;
+    let nic = args.interface.clone().unwrap_or_default();
+    if args.action != HotplugAction::Boot {
+        let mac = nic_mac(&nic).and_then(|m| m.parse().ok());
+        if exclusions.covers(&nic, mac) {
+            return Ok(format!(
+                "{nic} is excluded in {}: left alone\n",
+                crate::hotplug::CONFIG
+            ));
+        }
+    }
+    if args.action == HotplugAction::Remove {
+        return forget(root, &nic, &exclusions);
+    }
+    let mut source = crate::cli::SourceArgs {
+        input: settings.input.clone(),
+        include_primary: false,
+        exclude: settings.exclude.clone(),
+        flags: Default::default(),
+        metadata: Default::default(),
+    };
+    if let Some(cloud) = settings.imds {
+        source.metadata.imds = Some(cloud);
+        source.metadata.no_policy_routing = !settings.policy_routing;
+        source.metadata.service.endpoint = settings.endpoint.clone();
+        source.metadata.service.timeout = Some(settings.timeout);
+        if args.action == HotplugAction::Add
+            && let Some(mac) = nic_mac(&nic)
+        {
+            // Wait until the metadata service lists the new NIC (it lags the attach).
+            source.metadata.service.wait_for = vec![mac];
+        }
+    }
+    let write = WriteArgs {
+        source,
+        target: TargetArgs {
+            distro: None,
+            os_release: None,
+            backend: None,
+        },
+        root: root.to_path_buf(),
+        dry_run: false,
+        restart: true,
+        no_rollback: false,
+        settle_timeout: None,
+    };
+    let scope = (args.action == HotplugAction::Add).then_some(nic.as_str());
+    write_run(&write, scope)
+}
+
+/// A NIC went: its files go (with their stacks' after-commands) and the rules enicfg applied
+/// for it leave the kernel; the record forgets it.
+fn forget(root: &Path, nic: &str, exclusions: &Exclusions) -> Result<String> {
+    let mut out = String::new();
+    let _lock = write::Lock::acquire(root)?;
+    if let Some(lines) = write::recover(root)? {
+        for l in lines {
+            out.push_str(&format!("{l}\n"));
+        }
+    }
+    // Every generated file is kept but this NIC's: the plan removes exactly its files.
+    let keep = |p: &str, c: &str| {
+        backend::interface_of(p).as_deref() != Some(nic) || exclusions.owns_file(p, c)
+    };
+    let plan = write::reconcile(root, &[], &keep)?;
+    let mut retire = backend::Retire::default();
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.action == write::Action::Remove)
+    {
+        if let Some(kind) = step
+            .old
+            .as_deref()
+            .and_then(|o| o.lines().next())
+            .and_then(backend::generated_by)
+        {
+            for c in backend::retire_commands(kind, &step.file.path, true).after {
+                if !retire.after.contains(&c) {
+                    retire.after.push(c);
+                }
+            }
+        }
+    }
+    if !plan.is_noop() {
+        plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+        for step in &plan.steps {
+            out.push_str(&format!("removed {}\n", step.full_path.display()));
+        }
+    }
+    apply::run_best_effort(&retire.after, &mut out);
+    let mut applied = apply::Applied::load(root);
+    if let Some(pos) = applied.interfaces.iter().position(|a| a.name == nic) {
+        let gone = applied.interfaces.remove(pos);
+        let rest = Config {
+            interfaces: Vec::new(),
+        };
+        let exists = nic_mac(nic).is_some();
+        apply::run_best_effort(&apply::cleanup_commands(&gone, &rest, exists), &mut out);
+        let record = serde_json::to_string_pretty(&applied)?;
+        write::put_state(root, apply::APPLIED, &(record + "\n"))?;
+    }
+    if out.is_empty() {
+        out.push_str(&format!("{nic}: nothing of enicfg's to remove\n"));
+    }
+    Ok(out)
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod distro;
 pub mod glob;
+pub mod hotplug;
 pub mod model;
 pub mod probe;
 pub mod root;
@@ -49,8 +50,106 @@ pub fn load_config(source: &SourceArgs) -> Result<Config> {
     load_config_in(source, Path::new("/"))
 }
 
-/// [`load_config`], matching cloud metadata NICs against `ROOT/sys/class/net`.
+/// [`load_config`], matching cloud metadata NICs against `ROOT/sys/class/net`; interfaces
+/// named by `--exclude` are left out.
 pub fn load_config_in(source: &SourceArgs, root: &Path) -> Result<Config> {
+    let exclusions = Exclusions::new(&source.exclude, root)?;
+    let config = load_described(source, root)?;
+    exclusions.apply(config)
+}
+
+/// The interfaces enicfg must never touch (`--exclude MAC|NAME`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exclusions {
+    /// Excluded names, and the names ROOT's sysfs gives excluded MACs.
+    pub names: Vec<String>,
+    /// Excluded MACs.
+    pub macs: Vec<model::MacAddr>,
+}
+
+impl Exclusions {
+    /// Parses the `--exclude` values — a MAC (any case) or an interface name — together with
+    /// the `exclude:` list of ROOT's hotplug settings (`/etc/enicfg/enicfg.yaml`) when there is
+    /// one: a NIC excluded there is never touched by a manual run either.
+    pub fn new(values: &[String], root: &Path) -> Result<Exclusions> {
+        let mut ex = Exclusions::default();
+        let mut all = values.to_vec();
+        if root::exists(root, hotplug::CONFIG).unwrap_or(false) {
+            let settings = hotplug::Settings::load(root)?;
+            all.extend(settings.exclude);
+        }
+        for v in &all {
+            match v.parse::<model::MacAddr>() {
+                Ok(mac) => ex.macs.push(mac),
+                Err(_) if v.contains(':') => {
+                    return Err(UsageError(format!(
+                        "--exclude {v}: neither a MAC address (xx:xx:xx:xx:xx:xx) nor an interface name"
+                    ))
+                    .into());
+                }
+                Err(_) if v.is_empty() || v.contains('/') || v.chars().any(char::is_whitespace) => {
+                    return Err(
+                        UsageError(format!("--exclude {v:?}: not an interface name")).into(),
+                    );
+                }
+                Err(_) => ex.names.push(v.clone()),
+            }
+        }
+        if !ex.macs.is_empty() {
+            for (name, mac, _) in source::metadata::sysfs_macs(root).unwrap_or_default() {
+                if mac
+                    .parse::<model::MacAddr>()
+                    .is_ok_and(|m| ex.macs.contains(&m))
+                {
+                    ex.names.push(name);
+                }
+            }
+        }
+        Ok(ex)
+    }
+
+    /// Whether an interface is excluded.
+    pub fn covers(&self, name: &str, mac: Option<model::MacAddr>) -> bool {
+        self.names.iter().any(|n| n == name) || mac.is_some_and(|m| self.macs.contains(&m))
+    }
+
+    /// Whether a generated file belongs to an excluded interface: by the name in its path, or
+    /// an excluded MAC in its contents.
+    pub fn owns_file(&self, path: &str, contents: &str) -> bool {
+        if backend::interface_of(path).is_some_and(|n| self.names.contains(&n)) {
+            return true;
+        }
+        let lower = contents.to_ascii_lowercase();
+        self.macs
+            .iter()
+            .any(|m| lower.contains(&m.to_string().to_ascii_lowercase()))
+    }
+
+    fn apply(&self, config: Config) -> Result<Config> {
+        if self.names.is_empty() && self.macs.is_empty() {
+            return Ok(config);
+        }
+        let (out, kept): (Vec<_>, Vec<_>) = config
+            .interfaces
+            .into_iter()
+            .partition(|i| self.covers(i.name.as_str(), i.mac));
+        for i in &out {
+            eprintln!("note: {} is excluded (--exclude): left alone", i.name);
+        }
+        if kept.is_empty() {
+            anyhow::bail!(
+                "nothing to configure: every described interface is excluded ({})",
+                out.iter()
+                    .map(|i| i.name.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(Config { interfaces: kept })
+    }
+}
+
+fn load_described(source: &SourceArgs, root: &Path) -> Result<Config> {
     let spec = match (
         load_metadata(source, root)?,
         &source.input,

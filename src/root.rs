@@ -32,6 +32,10 @@ pub struct RootFacts {
     pub interfaces_main: Option<String>,
     /// netplan YAML files present, as (absolute path inside the root, contents), sorted by path.
     pub netplan_files: Vec<(String, String)>,
+    /// `rule-*` / `rule6-*` files in `/etc/sysconfig/network-scripts`, as (file name, whether
+    /// enicfg generated it), sorted: NetworkManager's ifcfg-rh plugin ignores every rule and
+    /// route of a profile that has one.
+    pub rh_rule_files: Vec<(String, bool)>,
 }
 
 /// Joins an absolute in-target path (`/etc/...`) onto ROOT, literally: nothing is resolved.
@@ -224,8 +228,29 @@ impl RootFacts {
         Ok(RootFacts {
             interfaces_main,
             netplan_files,
+            rh_rule_files: rh_rule_files(root)?,
         })
     }
+}
+
+/// The `rule-*` / `rule6-*` files of `/etc/sysconfig/network-scripts`, with whether each starts
+/// with enicfg's marker. One that cannot be read as a regular file counts as not generated:
+/// NetworkManager only checks that it exists.
+pub fn rh_rule_files(root: &Path) -> Result<Vec<(String, bool)>> {
+    let dir = "/etc/sysconfig/network-scripts";
+    let mut out = Vec::new();
+    for name in read_dir_names(root, dir)?.unwrap_or_default() {
+        if !(name.starts_with("rule-") || name.starts_with("rule6-")) {
+            continue;
+        }
+        let generated = read_optional(root, &format!("{dir}/{name}"))
+            .ok()
+            .flatten()
+            .is_some_and(|text| text.starts_with(crate::backend::GENERATED_MARKER));
+        out.push((name, generated));
+    }
+    out.sort();
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub struct Finding {
     /// The interface concerned.
     pub interface: String,
     /// What kind of check failed (`address`, `route`, `rule`, `mtu`, `mac`, `link`,
-    /// `default-route`, `primary-address`).
+    /// `default-route`, `primary-address`, `unrequested-ipv6`).
     pub kind: &'static str,
     /// What the description asks for.
     pub expected: String,
@@ -168,6 +168,8 @@ struct SeenRoute {
     dev: String,
     table: Option<u32>,
     metric: Option<u32>,
+    /// `proto` as `ip` names it (`kernel`, `static`, `ra`, ...).
+    protocol: Option<String>,
 }
 
 fn parse_routes(state: &KernelState) -> Vec<SeenRoute> {
@@ -212,6 +214,7 @@ fn parse_routes(state: &KernelState) -> Vec<SeenRoute> {
             dev: str_of(r, "dev").unwrap_or_default().to_owned(),
             table,
             metric: u64_of(r, "metric").and_then(|m| u32::try_from(m).ok()),
+            protocol: str_of(r, "protocol").map(str::to_owned),
         });
     }
     out
@@ -278,6 +281,28 @@ fn parse_rules(state: &KernelState) -> Vec<SeenRule> {
 
 fn host(a: IpAddr) -> IpNet {
     IpNet::from(a)
+}
+
+/// Rules enicfg applied for interfaces the description no longer has (`dropped`: interface
+/// name, and the rules recorded for it in `applied.json`) that are still in the kernel: the
+/// stale rules a detached or dropped NIC leaves, which send replies from its old addresses
+/// into a table that no longer leads anywhere. Pure.
+pub fn leftovers(state: &KernelState, dropped: &[(String, IpAddr, u32, u32)]) -> Vec<Finding> {
+    let seen = parse_rules(state);
+    let mut out = Vec::new();
+    for (name, from, table, priority) in dropped {
+        if seen.iter().any(|r| {
+            r.from == Some(host(*from)) && r.table == Some(*table) && r.priority == *priority
+        }) {
+            out.push(Finding {
+                interface: name.clone(),
+                kind: "stale-rule",
+                expected: "no rule: the interface is no longer described".to_owned(),
+                actual: format!("from {from} lookup {table} priority {priority}"),
+            });
+        }
+    }
+    out
 }
 
 /// Compares the model with a kernel state. Pure.
@@ -379,6 +404,10 @@ pub fn compare(config: &Config, state: &KernelState) -> Report {
                     Some((IpNet::new(local, len).ok()?, secondary))
                 })
                 .collect();
+            if family == Family::Ipv6 && iface.ipv6.is_none() {
+                // Judged with its routes by `unrequested_ipv6`.
+                continue;
+            }
             if iface.is_dhcp(family) {
                 if seen.is_empty() {
                     f(
@@ -482,12 +511,18 @@ pub fn compare(config: &Config, state: &KernelState) -> Report {
                 );
             }
         }
+        // A NIC whose IPv6 the description leaves alone: nothing global (router advertisements).
+        for (kind, expected, actual) in unrequested_ipv6(iface, &addr_info, &routes) {
+            f(iface, kind, expected, actual);
+        }
         // A NIC without default_route must not hold a main default route.
         if !iface.default_route {
-            for r in routes
-                .iter()
-                .filter(|r| r.dev == name && r.table.is_none() && r.to.prefix_len() == 0)
-            {
+            for r in routes.iter().filter(|r| {
+                r.dev == name
+                    && r.table.is_none()
+                    && r.to.prefix_len() == 0
+                    && !(r.to.addr().is_ipv6() && iface.ipv6.is_none())
+            }) {
                 f(
                     iface,
                     "default-route",
@@ -590,6 +625,66 @@ pub fn compare(config: &Config, state: &KernelState) -> Report {
     }
 }
 
+/// On a NIC whose IPv6 the description does not configure, every global IPv6 address and every
+/// IPv6 route through it (any table; link-local and multicast aside) is unrequested: on a cloud
+/// NIC they come from router advertisements (a SLAAC address, its prefix route, `default via
+/// fe80::… proto ra`), which the stack should have turned off. Returns (kind, expected, actual).
+fn unrequested_ipv6(
+    iface: &Interface,
+    addr_info: &[&Value],
+    routes: &[SeenRoute],
+) -> Vec<(&'static str, String, String)> {
+    if iface.ipv6.is_some() {
+        return Vec::new();
+    }
+    let name = iface.name.as_str();
+    let expected = || "no global IPv6 address or route (ipv6 is not configured)".to_owned();
+    let mut out = Vec::new();
+    for a in addr_info
+        .iter()
+        .filter(|a| str_of(a, "family") == Some("inet6"))
+    {
+        let (Some(local), Some(len)) = (str_of(a, "local"), u64_of(a, "prefixlen")) else {
+            continue;
+        };
+        let dynamic = a.get("dynamic").and_then(Value::as_bool).unwrap_or(false);
+        out.push((
+            "unrequested-ipv6",
+            expected(),
+            format!(
+                "address {local}/{len}{}",
+                if dynamic {
+                    " (dynamic: SLAAC from a router advertisement)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let link_local =
+        |n: &IpNet| matches!(n, IpNet::V6(v) if v.addr().segments()[0] & 0xffc0 == 0xfe80);
+    for r in routes
+        .iter()
+        .filter(|r| r.dev == name && r.to.addr().is_ipv6() && !link_local(&r.to))
+    {
+        let proto = r.protocol.as_deref().unwrap_or("unknown");
+        out.push((
+            "unrequested-ipv6",
+            expected(),
+            format!(
+                "route {} dev {name} proto {proto}{}",
+                show_route(&r.to, r.via, r.table, r.metric),
+                if proto == "ra" {
+                    " (from a router advertisement)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    out
+}
+
 fn rule_matches(seen: &SeenRule, want: &KernelRule) -> bool {
     seen.from == Some(host(want.from))
         && seen.table == Some(want.table)
@@ -607,8 +702,11 @@ fn list_or_none(v: &[String]) -> String {
 /// Configuration that can keep enicfg's files from taking effect, found under ROOT: a
 /// systemd-networkd `.network` file that sorts before ours and matches the same link (networkd
 /// applies only the first match — netplan's catch-alls and ec2-net-utils' files are the usual
-/// ones), or a NetworkManager profile for the same device that autoconnects with a priority at
-/// least ours. Reads only; returns one warning per shadowing file.
+/// ones); a NetworkManager profile for the same device — keyfile or ifcfg (ifcfg-rh plugin:
+/// `ifcfg-Wired_connection_1` is what NetworkManager itself persists on RHEL 8) — that
+/// autoconnects with a priority at least ours, whichever format ours is in; or a `rule-X` /
+/// `rule6-X` enicfg did not generate next to enicfg's `ifcfg-X`, which makes NetworkManager
+/// ignore every rule and route of the profile. Reads only; returns one warning per file.
 pub fn shadowing(root: &std::path::Path, config: &Config) -> Vec<String> {
     let mut out = Vec::new();
     // The check is advisory: a root it cannot read (a symlink loop, a permission) is one
@@ -619,12 +717,19 @@ pub fn shadowing(root: &std::path::Path, config: &Config) -> Vec<String> {
         ));
         Vec::new()
     });
-    let profiles = nm_profiles(root).unwrap_or_else(|e| {
+    let mut profiles = nm_profiles(root).unwrap_or_else(|e| {
         out.push(format!(
             "cannot check for NetworkManager profiles that shadow enicfg's: {e:#}"
         ));
         Vec::new()
     });
+    profiles.extend(ifcfg_profiles(root).unwrap_or_else(|e| {
+        out.push(format!(
+            "cannot check for ifcfg profiles that shadow enicfg's: {e:#}"
+        ));
+        Vec::new()
+    }));
+    out.extend(foreign_rule_files(root, config, &profiles));
     for iface in &config.interfaces {
         let name = iface.name.as_str();
         let mac = iface.mac.map(|m| m.to_string());
@@ -653,8 +758,10 @@ pub fn shadowing(root: &std::path::Path, config: &Config) -> Vec<String> {
             {
                 if p.priority >= ours_priority {
                     out.push(format!(
-                        "{name}: NetworkManager profile {} also matches {name} with autoconnect-priority {} (enicfg's: {ours_priority}): NetworkManager may activate it instead",
-                        p.path, p.priority
+                        "{name}: NetworkManager profile {} also matches {name} with autoconnect-priority {} (enicfg's: {ours_priority}): NetworkManager may activate it instead; remove it, or write enicfg's files again (they set priority {})",
+                        p.path,
+                        p.priority,
+                        crate::backend::nm_keyfile::AUTOCONNECT_PRIORITY
                     ));
                 }
             }
@@ -792,4 +899,111 @@ fn nm_profiles(root: &std::path::Path) -> Result<Vec<Profile>> {
         }
     }
     Ok(out)
+}
+
+/// Files NetworkManager's ifcfg-rh plugin ignores (`utils_should_ignore_file`).
+const IFCFG_IGNORED_SUFFIXES: [&str; 7] = [
+    "~", ".bak", ".orig", ".rej", ".rpmnew", ".augnew", ".augtmp",
+];
+
+/// A value of an ifcfg line, its quotes removed (enough to compare names, MACs and numbers).
+fn ifcfg_value(raw: &str) -> String {
+    let v = raw.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = v.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            return inner.to_owned();
+        }
+    }
+    v.split_whitespace().next().unwrap_or_default().to_owned()
+}
+
+/// The `ifcfg-*` profiles of `/etc/sysconfig/network-scripts` that NetworkManager's ifcfg-rh
+/// plugin would load: `DEVICE` is the interface name, `HWADDR` (else `MACADDR`) the MAC,
+/// `ONBOOT=no` turns autoconnect off, `AUTOCONNECT_PRIORITY` defaults to 0, and
+/// `NM_CONTROLLED=no` profiles are not NetworkManager's. Alias files (`ifcfg-X:N`), `ifcfg-lo`
+/// and backup names are skipped.
+fn ifcfg_profiles(root: &std::path::Path) -> anyhow::Result<Vec<Profile>> {
+    let dir = "/etc/sysconfig/network-scripts";
+    let mut files: Vec<String> = crate::root::read_dir_names(root, dir)?
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| {
+            f.starts_with("ifcfg-")
+                && f != "ifcfg-lo"
+                && !f.contains(':')
+                && !IFCFG_IGNORED_SUFFIXES.iter().any(|s| f.ends_with(s))
+        })
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let path = format!("{dir}/{file}");
+        let Ok(Some(text)) = crate::root::read_optional(root, &path) else {
+            continue;
+        };
+        let mut vars = std::collections::BTreeMap::new();
+        for line in text.lines().map(str::trim) {
+            if let Some((k, v)) = line.split_once('=')
+                && !k.is_empty()
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                vars.insert(k.to_owned(), ifcfg_value(v));
+            }
+        }
+        let get = |k: &str| vars.get(k).map(String::as_str);
+        let no = |k: &str| get(k).is_some_and(|v| matches!(v, "no" | "false" | "0"));
+        if no("NM_CONTROLLED") {
+            continue;
+        }
+        out.push(Profile {
+            path,
+            ours: text.starts_with(crate::backend::GENERATED_MARKER),
+            interface_name: get("DEVICE").map(str::to_owned),
+            mac: get("HWADDR").or(get("MACADDR")).map(str::to_owned),
+            autoconnect: !no("ONBOOT"),
+            priority: get("AUTOCONNECT_PRIORITY")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+/// A `rule-X` / `rule6-X` that enicfg did not generate, next to enicfg's `ifcfg-X`: with it
+/// NetworkManager's ifcfg-rh plugin ignores every `ROUTING_RULE` and every route of the
+/// profile (real-readers.md §2). Not reported where ROOT shows the legacy network service and
+/// no NetworkManager: that service reads rule files itself.
+fn foreign_rule_files(
+    root: &std::path::Path,
+    config: &Config,
+    profiles: &[Profile],
+) -> Vec<String> {
+    let Ok(rule_files) = crate::root::rh_rule_files(root) else {
+        return Vec::new();
+    };
+    if rule_files.iter().all(|(_, generated)| *generated) {
+        return Vec::new();
+    }
+    let Ok(evidence) = crate::probe::gather(root, false) else {
+        return Vec::new();
+    };
+    if evidence.initscripts && !evidence.networkmanager {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for iface in &config.interfaces {
+        let name = iface.name.as_str();
+        let ours = format!("/etc/sysconfig/network-scripts/ifcfg-{name}");
+        if !profiles.iter().any(|p| p.ours && p.path == ours) {
+            continue;
+        }
+        for (file, _) in rule_files.iter().filter(|(file, generated)| {
+            !generated && (*file == format!("rule-{name}") || *file == format!("rule6-{name}"))
+        }) {
+            out.push(format!(
+                "{name}: /etc/sysconfig/network-scripts/{file} was not generated by enicfg: when NetworkManager reads {ours} (ifcfg-rh plugin, RHEL 8 family) it ignores every ROUTING_RULE and every route of the profile; move those rules into the interface description and remove the file"
+            ));
+        }
+    }
+    out
 }

@@ -25,6 +25,20 @@
 //! ROOT itself may be a symlink. Reading follows links the way a chroot would (`root.rs`);
 //! writing never does, so a link can never redirect a write.
 //!
+//! Writing converges: [`reconcile`] also plans the removal of every file enicfg generated
+//! earlier (first line [`GENERATED_MARKER`]) in the directories the backends write into that
+//! the current description no longer renders — a NIC dropped, an address gone, a change of
+//! backend. A file enicfg did not generate is never removed. Files that belong to an excluded
+//! interface are kept.
+//!
+//! Several files change together (`ifcfg-X` with its `route-X` and `rule-X`), and a rename is
+//! atomic only per file. So before the first rename the whole plan is written to a journal
+//! (`ROOT/var/lib/enicfg/journal.json`, atomically); it is removed when the last step is done.
+//! A run killed in between leaves the journal, and the next run that writes ([`recover`], first
+//! thing under the lock; at boot the hotplug units' run, before the network stack starts)
+//! completes it, so no stack reads a mix of old and new files. Runs on one ROOT serialize on
+//! [`Lock`].
+//!
 //! The writer knows nothing about formats.
 
 use std::fs::{self, File, OpenOptions};
@@ -36,12 +50,21 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::backend::{FileOut, GENERATED_MARKER};
+use crate::backend::{self, FileOut, GENERATED_MARKER};
 
 /// Where backups go, inside ROOT.
 pub const BACKUP_DIR: &str = "/var/lib/enicfg/backups";
+
+/// enicfg's own state directory inside ROOT (lock, journal, backups).
+pub const STATE_DIR: &str = "/var/lib/enicfg";
+
+/// The journal of a write in progress, inside ROOT.
+pub const JOURNAL: &str = "/var/lib/enicfg/journal.json";
+
+/// The lock file that serializes runs on one ROOT.
+pub const LOCK: &str = "/var/lib/enicfg/lock";
 
 /// What will happen to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +76,8 @@ pub enum Action {
     Replace,
     /// Contents and mode already match.
     Unchanged,
+    /// A file enicfg generated earlier that the description no longer renders.
+    Remove,
 }
 
 /// One planned file.
@@ -205,6 +230,357 @@ pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
     })
 }
 
+/// [`plan`], plus the removal of every file enicfg generated earlier under ROOT that `files`
+/// no longer contains, unless `keep(path, contents)` says it belongs to something enicfg must
+/// leave alone (an excluded interface). Searched: [`backend::OWNED_DIRS`], the directories of
+/// `files`, and systemd-networkd drop-in directories (`*.network.d/`). Reads only; symlinks and
+/// files without the marker are never planned for removal. Removals come last, and for one
+/// interface its main file (`ifcfg-X`, `.network`, ...) before the files that extend it.
+pub fn reconcile(
+    root: &Path,
+    files: &[FileOut],
+    keep: &dyn Fn(&str, &str) -> bool,
+) -> Result<Plan> {
+    reconcile_in(root, files, keep, &[])
+}
+
+/// [`reconcile`], also searching `extra_dirs` (the hotplug files' directories for `clean`).
+pub fn reconcile_in(
+    root: &Path,
+    files: &[FileOut],
+    keep: &dyn Fn(&str, &str) -> bool,
+    extra_dirs: &[&str],
+) -> Result<Plan> {
+    let mut plan = plan(root, files)?;
+    let rendered: std::collections::BTreeSet<&str> =
+        files.iter().map(|f| f.path.as_str()).collect();
+    let mut dirs: Vec<String> = backend::OWNED_DIRS
+        .iter()
+        .chain(extra_dirs)
+        .map(|d| (*d).to_owned())
+        .collect();
+    for f in files {
+        if let Some((dir, _)) = f.path.rsplit_once('/') {
+            dirs.push(dir.to_owned());
+        }
+    }
+    // networkd drop-in directories (netplan's IPv6 drop-in lives in one).
+    for name in list_dir(root, "/etc/systemd/network")? {
+        if name.ends_with(".network.d") {
+            dirs.push(format!("/etc/systemd/network/{name}"));
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    let mut stale = Vec::new();
+    for dir in &dirs {
+        for name in list_dir(root, dir)? {
+            let path = format!("{dir}/{name}");
+            if rendered.contains(path.as_str()) {
+                continue;
+            }
+            let rel = checked_relative(&path)?;
+            let full_path = root.join(&rel);
+            let Some(m) = lstat(&full_path)? else {
+                continue;
+            };
+            if !m.is_file() {
+                continue;
+            }
+            let Ok(old) = fs::read_to_string(&full_path) else {
+                continue; // not text: never ours
+            };
+            if !old.starts_with(GENERATED_MARKER) || keep(&path, &old) {
+                continue;
+            }
+            stale.push(Step {
+                file: FileOut {
+                    path: path.clone(),
+                    mode: m.permissions().mode() & 0o7777,
+                    contents: String::new(),
+                },
+                full_path,
+                action: Action::Remove,
+                old: Some(old),
+                old_mode: Some(m.permissions().mode() & 0o7777),
+                old_owner: Some((m.uid(), m.gid())),
+                backup: false,
+            });
+        }
+    }
+    stale.sort_by_key(|s| {
+        let iface = backend::interface_of(&s.file.path).unwrap_or_default();
+        (iface, !is_main_file(&s.file.path), s.file.path.clone())
+    });
+    plan.steps.extend(stale);
+    Ok(plan)
+}
+
+/// What `enicfg clean` does: every file enicfg generated under ROOT goes, and every file it
+/// backed up gets the newest backup's contents and mode back (so `/etc/network/interfaces`
+/// loses the include line enicfg appended). Nothing new is backed up. Reads only; apply it with
+/// [`Plan::apply`], then [`remove_state`].
+pub fn clean_plan(root: &Path, extra_dirs: &[&str]) -> Result<Plan> {
+    let restored = newest_backups(root)?;
+    let mut plan = reconcile_in(root, &restored, &|_, _| false, extra_dirs)?;
+    for step in &mut plan.steps {
+        step.backup = false;
+    }
+    Ok(plan)
+}
+
+/// The newest backup of every backed-up path, as files to put back.
+fn newest_backups(root: &Path) -> Result<Vec<FileOut>> {
+    let mut newest: std::collections::BTreeMap<String, FileOut> = Default::default();
+    for ts in list_dir(root, BACKUP_DIR)? {
+        let base = format!("{BACKUP_DIR}/{ts}");
+        let mut stack = vec![base.clone()];
+        while let Some(dir) = stack.pop() {
+            for name in list_dir(root, &dir)? {
+                let path = format!("{dir}/{name}");
+                let full = root.join(checked_relative(&path)?);
+                match lstat(&full)? {
+                    Some(m) if m.is_dir() => stack.push(path),
+                    Some(m) if m.is_file() => {
+                        let contents = fs::read_to_string(&full)
+                            .with_context(|| format!("failed to read backup {}", full.display()))?;
+                        let target = path[base.len()..].to_owned();
+                        // Timestamps sort as text; a later one replaces an earlier one.
+                        newest.insert(
+                            target.clone(),
+                            FileOut {
+                                path: target,
+                                mode: m.permissions().mode() & 0o7777,
+                                contents,
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(newest.into_values().collect())
+}
+
+/// Removes enicfg's state directory under ROOT (backups, record, journal, lock): the last step
+/// of `clean`, once every backup is restored.
+pub fn remove_state(root: &Path) -> Result<bool> {
+    let rel = checked_relative(STATE_DIR)?;
+    let full = root.join(&rel);
+    check_ancestors(root, &rel.join("x"))?;
+    match lstat(&full)? {
+        None => Ok(false),
+        Some(m) if m.is_dir() => {
+            fs::remove_dir_all(&full)
+                .with_context(|| format!("failed to remove {}", full.display()))?;
+            Ok(true)
+        }
+        Some(_) => bail!("{} is not a directory", full.display()),
+    }
+}
+
+/// Whether a generated file is the one that makes a stack configure the interface (the others
+/// only extend it: routes, rules, hooks, drop-ins).
+fn is_main_file(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.starts_with("ifcfg-")
+        || file.ends_with(".network")
+        || file.ends_with(".yaml")
+        || file.ends_with(".nmconnection")
+        || path.starts_with(crate::backend::ifupdown::STANZA_DIR)
+}
+
+/// Names in an in-target directory (empty when it does not exist); never follows a symlink.
+fn list_dir(root: &Path, dir: &str) -> Result<Vec<String>> {
+    let rel = checked_relative(dir)?;
+    let full = root.join(&rel);
+    if check_ancestors(root, &rel.join("x")).is_err() {
+        return Ok(Vec::new());
+    }
+    match lstat(&full)? {
+        Some(m) if m.is_dir() => {}
+        _ => return Ok(Vec::new()),
+    }
+    let mut names = Vec::new();
+    for e in fs::read_dir(&full).with_context(|| format!("failed to list {}", full.display()))? {
+        let e = e.with_context(|| format!("failed to list {}", full.display()))?;
+        names.push(e.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// One step of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+enum JournalStep {
+    /// Put these contents in place.
+    Write {
+        path: String,
+        contents: String,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    /// Remove the file.
+    Remove { path: String },
+}
+
+/// The plan of a write in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Journal {
+    /// UTC timestamp of the write.
+    started: String,
+    steps: Vec<JournalStep>,
+}
+
+/// Completes a write that was interrupted (a journal is left in ROOT): every step is done again
+/// (each is idempotent), then the journal is removed. Returns what was done, or `None` when
+/// there was nothing to complete. Call it under [`Lock`].
+pub fn recover(root: &Path) -> Result<Option<Vec<String>>> {
+    let rel = checked_relative(JOURNAL)?;
+    let full = root.join(&rel);
+    match lstat(&full)? {
+        None => return Ok(None),
+        Some(m) if !m.is_file() => bail!(
+            "{} is not a regular file: remove it by hand",
+            full.display()
+        ),
+        Some(_) => {}
+    }
+    let text =
+        fs::read_to_string(&full).with_context(|| format!("failed to read {}", full.display()))?;
+    let journal: Journal = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not an enicfg journal (cannot complete an interrupted write)",
+            full.display()
+        )
+    })?;
+    let mut done = vec![format!(
+        "completing the write interrupted at {} ({})",
+        journal.started,
+        full.display()
+    )];
+    for step in &journal.steps {
+        match step {
+            JournalStep::Write {
+                path,
+                contents,
+                mode,
+                uid,
+                gid,
+            } => {
+                let rel = checked_relative(path)?;
+                create_dirs(root, rel.parent().unwrap_or(Path::new("")))?;
+                let target = root.join(&rel);
+                if lstat(&target)?.is_some_and(|m| m.file_type().is_symlink()) {
+                    bail!("refusing to replace {}: it is a symlink", target.display());
+                }
+                let tmp = write_temp(&target, contents, *mode, (*uid, *gid))?;
+                fs::rename(&tmp, &target)
+                    .with_context(|| format!("failed to move {} into place", target.display()))?;
+                sync_dir(target.parent().unwrap_or(root))?;
+                done.push(format!("wrote {}", target.display()));
+            }
+            JournalStep::Remove { path } => {
+                let rel = checked_relative(path)?;
+                let target = root.join(&rel);
+                if lstat(&target)?.is_some_and(|m| m.is_file()) {
+                    fs::remove_file(&target)
+                        .with_context(|| format!("failed to remove {}", target.display()))?;
+                    sync_dir(target.parent().unwrap_or(root))?;
+                }
+                done.push(format!("removed {}", target.display()));
+            }
+        }
+    }
+    fs::remove_file(&full).with_context(|| format!("failed to remove {}", full.display()))?;
+    sync_dir(full.parent().unwrap_or(root))?;
+    Ok(Some(done))
+}
+
+/// Replaces one of enicfg's own state files (under [`STATE_DIR`]) atomically, mode 0600.
+pub fn put_state(root: &Path, path: &str, contents: &str) -> Result<()> {
+    if !path.starts_with(STATE_DIR) {
+        bail!("internal error: {path} is not under {STATE_DIR}");
+    }
+    let rel = checked_relative(path)?;
+    create_dirs(root, rel.parent().unwrap_or(Path::new("")))?;
+    let target = root.join(&rel);
+    if lstat(&target)?.is_some_and(|m| !m.is_file()) {
+        bail!(
+            "refusing to replace {}: not a regular file",
+            target.display()
+        );
+    }
+    let tmp = write_temp(&target, contents, 0o600, expected_owner())?;
+    fs::rename(&tmp, &target)
+        .with_context(|| format!("failed to move {} into place", target.display()))?;
+    sync_dir(target.parent().unwrap_or(root))
+}
+
+/// Whether a journal of an interrupted write is waiting in ROOT.
+pub fn journal_pending(root: &Path) -> bool {
+    checked_relative(JOURNAL)
+        .ok()
+        .is_some_and(|rel| lstat(&root.join(rel)).ok().flatten().is_some())
+}
+
+/// An exclusive lock on ROOT (`flock` on [`LOCK`]), held until dropped: two runs on one ROOT
+/// serialize instead of interleaving their writes.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    /// Takes the lock, waiting for another run that holds it. Creates ROOT and the state
+    /// directory when missing.
+    pub fn acquire(root: &Path) -> Result<Lock> {
+        if lstat(root)?.is_none() {
+            fs::create_dir_all(root).with_context(|| {
+                format!("failed to create the root directory {}", root.display())
+            })?;
+        }
+        let rel = checked_relative(LOCK)?;
+        let state = root.join(rel.parent().unwrap_or(Path::new("")));
+        let existing = nearest_existing(&state);
+        if !writable(&existing) && lstat(&root.join(&rel))?.is_none() {
+            let (uid, _) = expected_owner();
+            bail!(
+                "writing under {} needs root (or write access to it): {} is not writable by uid {uid}; nothing was written",
+                root.display(),
+                existing.display()
+            );
+        }
+        create_dirs(root, rel.parent().unwrap_or(Path::new("")))?;
+        let path = root.join(&rel);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+            .with_context(|| format!("failed to open the lock {}", path.display()))?;
+        use std::os::fd::AsRawFd as _;
+        loop {
+            // SAFETY: the descriptor is open for the whole call.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if rc == 0 {
+                break;
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e).with_context(|| format!("failed to lock {}", path.display()));
+            }
+        }
+        Ok(Lock { _file: file })
+    }
+}
+
 impl Plan {
     /// True when nothing would change.
     pub fn is_noop(&self) -> bool {
@@ -219,9 +595,17 @@ impl Plan {
             let old = s.old.as_deref().unwrap_or("");
             let (a, b) = match s.action {
                 Action::Create => ("/dev/null".to_owned(), format!("b/{path}")),
+                Action::Remove => (format!("a/{path}"), "/dev/null".to_owned()),
                 _ => (format!("a/{path}"), format!("b/{path}")),
             };
+            if s.action == Action::Remove {
+                out.push_str(&format!(
+                    "# {}: generated by enicfg and no longer rendered: it will be removed\n",
+                    s.file.path
+                ));
+            }
             match s.old_mode {
+                _ if s.action == Action::Remove => {}
                 Some(m) if m != s.file.mode => {
                     out.push_str(&format!(
                         "# {}: mode {m:04o} -> {:04o}\n",
@@ -234,7 +618,10 @@ impl Plan {
                 )),
                 _ => {}
             }
-            if let Some((uid, gid)) = s.old_owner.filter(|o| *o != self.owner) {
+            if let Some((uid, gid)) = s
+                .old_owner
+                .filter(|o| *o != self.owner && s.action != Action::Remove)
+            {
                 out.push_str(&format!(
                     "# {}: owner {uid}:{gid} -> {}:{}\n",
                     s.file.path, self.owner.0, self.owner.1
@@ -281,7 +668,7 @@ impl Plan {
         // 1. Directories and temporary files; nothing is replaced yet.
         let mut temps: Vec<(PathBuf, &Step)> = Vec::new();
         let result = (|| -> Result<()> {
-            for step in &changed {
+            for step in changed.iter().filter(|s| s.action != Action::Remove) {
                 let rel = checked_relative(&step.file.path)?;
                 create_dirs(&self.root, rel.parent().unwrap_or(Path::new("")))?;
                 let tmp = write_temp(
@@ -315,7 +702,32 @@ impl Plan {
                 }
             }
         }
-        // 3. Atomic renames, each followed by an fsync of its directory.
+        // 3. The journal: from here on, an interrupted write is completed by the next run.
+        let journal = Journal {
+            started: timestamp.to_owned(),
+            steps: changed
+                .iter()
+                .map(|s| match s.action {
+                    Action::Remove => JournalStep::Remove {
+                        path: s.file.path.clone(),
+                    },
+                    _ => JournalStep::Write {
+                        path: s.file.path.clone(),
+                        contents: s.file.contents.clone(),
+                        mode: s.file.mode,
+                        uid: self.owner.0,
+                        gid: self.owner.1,
+                    },
+                })
+                .collect(),
+        };
+        if let Err(e) = self.write_journal(&journal) {
+            for (t, _) in &temps {
+                let _ = fs::remove_file(t);
+            }
+            return Err(e);
+        }
+        // 4. Atomic renames, each followed by an fsync of its directory.
         for (tmp, step) in &temps {
             // Re-check right before replacing: the target must still not be a symlink.
             if lstat(&step.full_path)?.is_some_and(|m| m.file_type().is_symlink()) {
@@ -330,7 +742,37 @@ impl Plan {
             })?;
             sync_dir(step.full_path.parent().unwrap_or(&self.root))?;
         }
+        // 5. Removals of stale files, in the planned order (main file first).
+        for step in changed.iter().filter(|s| s.action == Action::Remove) {
+            if lstat(&step.full_path)?.is_some_and(|m| m.is_file()) {
+                fs::remove_file(&step.full_path)
+                    .with_context(|| format!("failed to remove {}", step.full_path.display()))?;
+                sync_dir(step.full_path.parent().unwrap_or(&self.root))?;
+            }
+        }
+        // 6. Done: the journal goes.
+        let journal = self.root.join(checked_relative(JOURNAL)?);
+        fs::remove_file(&journal)
+            .with_context(|| format!("failed to remove {}", journal.display()))?;
+        sync_dir(journal.parent().unwrap_or(&self.root))?;
         Ok(backups)
+    }
+
+    fn write_journal(&self, journal: &Journal) -> Result<()> {
+        let rel = checked_relative(JOURNAL)?;
+        create_dirs(&self.root, rel.parent().unwrap_or(Path::new("")))?;
+        let target = self.root.join(&rel);
+        if lstat(&target)?.is_some() {
+            bail!(
+                "{} exists: an interrupted write must be completed first",
+                target.display()
+            );
+        }
+        let json = serde_json::to_string(journal).context("failed to encode the journal")?;
+        let tmp = write_temp(&target, &json, 0o600, self.owner)?;
+        fs::rename(&tmp, &target)
+            .with_context(|| format!("failed to move {} into place", target.display()))?;
+        sync_dir(target.parent().unwrap_or(&self.root))
     }
 
     /// Fails, once and before anything is touched, when a directory the plan writes into is
@@ -352,6 +794,7 @@ impl Plan {
         if changed.iter().any(|s| s.backup) {
             dirs.push(in_root_dir(&self.root, BACKUP_DIR));
         }
+        dirs.push(in_root_dir(&self.root, STATE_DIR));
         dirs.sort();
         dirs.dedup();
         for dir in dirs {

@@ -3,6 +3,11 @@
 //! judged by `enicfg verify` inside the namespace — and every stack must reach the *same*
 //! kernel state for a fixture (addresses, routes of all tables, rules).
 //!
+//! Every link of every case carries router advertisements with a SLAAC prefix and a default
+//! router (dnsmasq `--enable-ra`, see `tests/common/dnsmasq.rs`), as an IPv6-enabled cloud VPC
+//! sends them: a NIC whose IPv6 is not DHCP must come out with no address and no route from
+//! them (`verify` reports them as `unrequested-ipv6` or `default-route`, and the states differ).
+//!
 //! Stacks that run here (Debian 12): ifupdown (`ifup`), netplan (`netplan generate`, applied by
 //! the real systemd-networkd), systemd-networkd files, NetworkManager keyfiles. DHCP fixtures
 //! get dnsmasq in a peer namespace. What cannot run here is said per case, loudly: RHEL
@@ -19,7 +24,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::dnsmasq::Dnsmasq;
+use common::dnsmasq::{Dnsmasq, RouterAdvertiser, wait_for_next_ra};
 use common::expected::{expected_state_all, mask_macs};
 use common::networkd::{Install, Networkd};
 use common::nm::{NetworkManager, profiles_of};
@@ -165,8 +170,11 @@ fn apply(runner: Runner, fixture: &Path, config: &Config, rendered: &Rendered) -
     let ns = Netns::new();
     common::networkd::add_links(&ns, config);
     let names: Vec<&str> = config.interfaces.iter().map(|i| i.name.as_str()).collect();
-    // DHCP fixtures have one interface; its peer moves to dnsmasq's namespace.
+    // Router advertisements on every link, as in an IPv6-enabled VPC. DHCP fixtures have one
+    // interface; its peer moves to dnsmasq's namespace, which also sends RAs (DHCPv6's, or a
+    // SLAAC-only prefix). Every other fixture gets a router on each of its links.
     let _dhcp = has_dhcp(config).then(|| Dnsmasq::start(&ns, names[0], has_dhcp6(config)));
+    let _ra = (!has_dhcp(config)).then(|| RouterAdvertiser::start(&ns, &names));
     let dhcp = has_dhcp(config);
     let want = expected_state_all(&config.interfaces);
     let settled = |ns: &Netns| mask_macs(&common::nm::kernel_state(ns, &names), &config.interfaces);
@@ -189,6 +197,7 @@ fn apply(runner: Runner, fixture: &Path, config: &Config, rendered: &Rendered) -
             for name in &names {
                 common::ifupdown::ifupdown_in(&ns, "ifup", &main, &state, name);
             }
+            wait_for_next_ra(&ns, &names);
             verify(&ns, fixture, &what);
             settled(&ns)
         }
@@ -229,6 +238,7 @@ fn apply(runner: Runner, fixture: &Path, config: &Config, rendered: &Rendered) -
                 "{what}: networkd complained:\n{}",
                 parser.join("\n")
             );
+            wait_for_next_ra(&ns, &names);
             verify(&ns, fixture, &what);
             settled(&ns)
         }
@@ -253,6 +263,7 @@ fn apply(runner: Runner, fixture: &Path, config: &Config, rendered: &Rendered) -
                 "{what}: NetworkManager complained:\n{}",
                 problems.join("\n")
             );
+            wait_for_next_ra(&ns, &names);
             verify(&ns, fixture, &what);
             settled(&ns)
         }
@@ -301,6 +312,7 @@ fn conformance(fixture_name: &str) {
         if dhcp && runner == Runner::Ifupdown {
             let what = format!("{fixture_name} with {runner:?}");
             let (state, _after) = common::ifupdown::dhcp_apply(&config, &rendered, |ns| {
+                wait_for_next_ra(ns, &[config.interfaces[0].name.as_str()]);
                 verify(ns, &fixture, &what);
                 common::nm::kernel_state(ns, &[config.interfaces[0].name.as_str()])
             });

@@ -528,3 +528,683 @@ fn every_flavor_has_a_test() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle (issue 9 §1): a NIC dropped from the description, with its device still there or
+// detached, leaves no file and nothing in the kernel.
+// ---------------------------------------------------------------------------------------------
+
+const TWO_NICS: &str = "interfaces:
+  - name: eth1
+    ipv4: { addresses: [10.0.2.10/24, 10.0.2.11], gateway: 10.0.2.1 }
+    policy_routing: { table: 1001 }
+  - name: eth2
+    ipv4: { addresses: [10.0.3.10/24, 10.0.3.11], gateway: 10.0.3.1 }
+    policy_routing: { table: 1002 }
+";
+
+const ONE_NIC: &str = "interfaces:
+  - name: eth1
+    ipv4: { addresses: [10.0.2.10/24, 10.0.2.11], gateway: 10.0.2.1 }
+    policy_routing: { table: 1001 }
+";
+
+/// The guest's view of eth2's leftovers: global addresses on it (when it exists), rules from
+/// its addresses, routes in its table.
+fn eth2_leftovers(guest: &Guest) -> Vec<String> {
+    let mut left = Vec::new();
+    let addrs = guest.text(&["ip", "-o", "-4", "addr", "show", "dev", "eth2"]);
+    left.extend(
+        addrs
+            .lines()
+            .filter(|l| l.contains("10.0.3."))
+            .map(str::to_owned),
+    );
+    let rules = guest.text(&["ip", "-4", "rule", "show"]);
+    left.extend(
+        rules
+            .lines()
+            .filter(|l| l.contains("10.0.3."))
+            .map(str::to_owned),
+    );
+    let routes = guest.text(&["ip", "-4", "route", "show", "table", "1002"]);
+    left.extend(routes.lines().map(|l| format!("table 1002: {l}")));
+    left
+}
+
+/// Files under the stacks' directories that name eth2.
+fn eth2_files(root: &GuestRoot) -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in [
+        "etc/netplan",
+        "etc/network/interfaces.d",
+        "etc/NetworkManager/system-connections",
+        "etc/systemd/network",
+        "etc/dhcp/dhclient-enter-hooks.d",
+    ] {
+        if let Ok(entries) = std::fs::read_dir(root.path().join(dir)) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.contains("eth2") {
+                    found.push(format!("/{dir}/{name}"));
+                }
+            }
+        }
+    }
+    found
+}
+
+fn lifecycle(flavor: Flavor) {
+    let t = Instant::now();
+    let root = GuestRoot::new(flavor);
+    root.put("/root/two.yaml", TWO_NICS, 0o600);
+    root.put("/root/one.yaml", ONE_NIC, 0o600);
+    let nics = [
+        ("eth0", "0e:2a:00:00:00:01"),
+        ("eth1", "0e:2a:00:00:00:02"),
+        ("eth2", "0e:2a:00:00:00:03"),
+    ];
+    let guest = Guest::boot(&root, &nics);
+    let what = format!("{} lifecycle", flavor.name());
+    let enicfg = |args: &[&str]| -> String {
+        let mut all = vec!["/usr/local/bin/enicfg"];
+        all.extend_from_slice(args);
+        let out = guest.run(&all);
+        assert!(
+            out.status.success(),
+            "{what}: enicfg {} failed:\n{}{}\n{}",
+            args.join(" "),
+            text(&out.stdout),
+            text(&out.stderr),
+            guest.text(&["journalctl", "-b", "--no-pager", "-n", "40"])
+        );
+        text(&out.stdout)
+    };
+    enicfg(&["write", "--input", "/root/two.yaml", "--restart"]);
+    assert!(
+        !eth2_leftovers(&guest).is_empty(),
+        "{what}: eth2 was never configured"
+    );
+
+    // 1. eth2 dropped from the description, its device still attached.
+    let out = enicfg(&["write", "--input", "/root/one.yaml", "--restart"]);
+    assert!(out.contains("removed "), "{what}: {out}");
+    assert_eq!(eth2_files(&root), Vec::<String>::new(), "{what}: {out}");
+    let left = eth2_leftovers(&guest);
+    assert!(
+        left.is_empty(),
+        "{what}: eth2 dropped, but the kernel keeps {left:#?}\n{out}"
+    );
+    enicfg(&["verify", "--input", "/root/one.yaml"]);
+
+    // 2. eth2 back, then detached (the device goes; its rules would outlive it).
+    enicfg(&["write", "--input", "/root/two.yaml", "--restart"]);
+    assert!(!eth2_leftovers(&guest).is_empty());
+    guest.run_ok(&["ip", "link", "del", "eth2"]);
+    let out = enicfg(&["write", "--input", "/root/one.yaml", "--restart"]);
+    assert_eq!(eth2_files(&root), Vec::<String>::new(), "{what}: {out}");
+    let left = eth2_leftovers(&guest);
+    assert!(
+        left.is_empty(),
+        "{what}: eth2 detached, but the kernel keeps {left:#?}\n{out}"
+    );
+    enicfg(&["verify", "--input", "/root/one.yaml"]);
+    guest.poweroff();
+    report(&format!(
+        "GUEST {what}: a NIC dropped from the description (device kept, then detached) leaves no file, address, rule or route ({:.0} s)",
+        t.elapsed().as_secs_f64()
+    ));
+}
+
+#[test]
+fn lifecycle_networkd() {
+    require_tools("lifecycle_networkd");
+    lifecycle(Flavor::Networkd);
+}
+
+#[test]
+fn lifecycle_ifupdown() {
+    require_tools("lifecycle_ifupdown");
+    lifecycle(Flavor::Ifupdown);
+}
+
+#[test]
+fn lifecycle_networkmanager() {
+    require_tools("lifecycle_networkmanager");
+    lifecycle(Flavor::NetworkManager);
+}
+
+#[test]
+fn lifecycle_netplan() {
+    require_tools("lifecycle_netplan");
+    lifecycle(Flavor::Netplan);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Change cases (issue 12 §3): re-applying a changed description leaves no stale rule.
+// ---------------------------------------------------------------------------------------------
+
+/// (description, the `ip -4 rule` lines that must exist for 10.0.2.30, none other for it).
+const CHANGES: [(&str, &str, &[&str]); 5] = [
+    ("first", CHANGE_ON_ETH1, &["from 10.0.2.30 lookup 1001"]),
+    (
+        "address dropped",
+        "interfaces:
+  - name: eth1
+    ipv4: { addresses: [10.0.2.10/24, 10.0.2.11], gateway: 10.0.2.1 }
+    policy_routing: { table: 1001 }
+  - name: eth2
+    ipv4: { addresses: [10.0.2.20/24], gateway: 10.0.2.1 }
+    policy_routing: { table: 1002 }
+",
+        &[],
+    ),
+    (
+        "address back",
+        CHANGE_ON_ETH1,
+        &["from 10.0.2.30 lookup 1001"],
+    ),
+    (
+        "address moved to eth2",
+        "interfaces:
+  - name: eth1
+    ipv4: { addresses: [10.0.2.10/24, 10.0.2.11], gateway: 10.0.2.1 }
+    policy_routing: { table: 1001 }
+  - name: eth2
+    ipv4: { addresses: [10.0.2.20/24, 10.0.2.30], gateway: 10.0.2.1 }
+    policy_routing: { table: 1002 }
+",
+        &["from 10.0.2.30 lookup 1002"],
+    ),
+    (
+        "table changed",
+        "interfaces:
+  - name: eth1
+    ipv4: { addresses: [10.0.2.10/24, 10.0.2.11], gateway: 10.0.2.1 }
+    policy_routing: { table: 1011 }
+  - name: eth2
+    ipv4: { addresses: [10.0.2.20/24, 10.0.2.30], gateway: 10.0.2.1 }
+    policy_routing: { table: 1002 }
+",
+        &["from 10.0.2.30 lookup 1002"],
+    ),
+];
+
+const CHANGE_ON_ETH1: &str = "interfaces:
+  - name: eth1
+    ipv4: { addresses: [10.0.2.10/24, 10.0.2.11, 10.0.2.30], gateway: 10.0.2.1 }
+    policy_routing: { table: 1001 }
+  - name: eth2
+    ipv4: { addresses: [10.0.2.20/24], gateway: 10.0.2.1 }
+    policy_routing: { table: 1002 }
+";
+
+fn changes(flavor: Flavor) {
+    let t = Instant::now();
+    let root = GuestRoot::new(flavor);
+    let nics = [
+        ("eth0", "0e:3a:00:00:00:01"),
+        ("eth1", "0e:3a:00:00:00:02"),
+        ("eth2", "0e:3a:00:00:00:03"),
+    ];
+    let guest = Guest::boot(&root, &nics);
+    let what = format!("{} changes", flavor.name());
+    for (step, desc, want) in CHANGES {
+        root.put("/root/eni.yaml", desc, 0o600);
+        let out = guest.run(&[
+            "/usr/local/bin/enicfg",
+            "write",
+            "--input",
+            "/root/eni.yaml",
+            "--restart",
+        ]);
+        assert!(
+            out.status.success(),
+            "{what}: {step}: write --restart failed:\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let rules = guest.text(&["ip", "-4", "rule", "show"]);
+        let mut got: Vec<String> = rules
+            .lines()
+            .filter(|l| l.contains("10.0.2.30"))
+            .map(|l| {
+                let rule = l.split_once(':').map_or(l, |(_, r)| r);
+                // networkd and NetworkManager tag their rules `proto static`.
+                rule.split(" proto ")
+                    .next()
+                    .unwrap_or(rule)
+                    .trim()
+                    .to_owned()
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{what}: {step}: rules for 10.0.2.30:\n{rules}");
+        let tables = guest.text(&["ip", "-4", "rule", "show"]);
+        if step == "table changed" {
+            assert!(!tables.contains("lookup 1001"), "{what}: {step}: {tables}");
+        }
+        let v = guest.run(&[
+            "/usr/local/bin/enicfg",
+            "verify",
+            "--input",
+            "/root/eni.yaml",
+        ]);
+        assert!(v.status.success(), "{what}: {step}: {}", text(&v.stdout));
+    }
+    guest.poweroff();
+    report(&format!(
+        "GUEST {what}: write --restart after an address is dropped, moved to another NIC, or a table changes leaves no stale rule ({:.0} s)",
+        t.elapsed().as_secs_f64()
+    ));
+}
+
+#[test]
+fn changes_networkd() {
+    require_tools("changes_networkd");
+    changes(Flavor::Networkd);
+}
+
+#[test]
+fn changes_ifupdown() {
+    require_tools("changes_ifupdown");
+    changes(Flavor::Ifupdown);
+}
+
+#[test]
+fn changes_networkmanager() {
+    require_tools("changes_networkmanager");
+    changes(Flavor::NetworkManager);
+}
+
+#[test]
+fn changes_netplan() {
+    require_tools("changes_netplan");
+    changes(Flavor::Netplan);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hotplug and boot (issue 9 §3, §4): the units follow attach, detach, exclusion and reboot with
+// no command from the user.
+// ---------------------------------------------------------------------------------------------
+
+const HOTPLUG_PORT: u16 = 8080;
+const NEW_MAC: &str = "0e:1a:2b:3c:4d:03";
+const EXCLUDED_MAC: &str = "0e:1a:2b:3c:4d:04";
+
+/// The AWS sample with extra secondary NICs (device numbers 2, 3, ...): a copy of eth1's entry
+/// with its own MAC and subnet, as the console's attach makes the metadata list it.
+fn aws_doc_with(extra: &[(&str, u32)]) -> serde_json::Value {
+    let mut doc = sample("aws.json");
+    let macs = doc["network"]["interfaces"]["macs"]
+        .as_object_mut()
+        .unwrap();
+    let template = macs[AWS.nics[1].1].clone();
+    for (mac, n) in extra {
+        let mut nic = template.clone();
+        let o = nic.as_object_mut().unwrap();
+        o.remove("ipv6s");
+        o.remove("subnet-ipv6-cidr-blocks");
+        o.insert("mac".into(), (*mac).into());
+        o.insert("device-number".into(), n.to_string().into());
+        o.insert("interface-id".into(), format!("eni-hotplug{n}").into());
+        o.insert("local-ipv4s".into(), format!("10.0.{}.20", 10 + n).into());
+        o.insert(
+            "subnet-ipv4-cidr-block".into(),
+            format!("10.0.{}.0/24", 10 + n).into(),
+        );
+        macs.insert((*mac).to_owned(), nic);
+    }
+    doc
+}
+
+fn hotplug_state(doc: &serde_json::Value) -> State {
+    State {
+        tree: ec2_tree(doc),
+        token: Some(aws_token()),
+        ..State::default()
+    }
+}
+
+/// Polls `check` every 100 ms until it is true; the seconds it took, or None after `limit`.
+fn within(limit: Duration, check: impl Fn() -> bool) -> Option<f64> {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if check() {
+            return Some(t.elapsed().as_secs_f64());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+fn hotplug(flavor: Flavor) {
+    let t = Instant::now();
+    let what = format!("{} hotplug", flavor.name());
+    let root = GuestRoot::new(flavor);
+    let base = aws_doc_with(&[]);
+    let boot_nics = AWS.nics.to_vec();
+    let server = std::cell::RefCell::new(None::<Server>);
+    let guest = Guest::boot_with(&root, &boot_nics, |leader| {
+        *server.borrow_mut() = Some(common::guest::imds::serve_in_at(
+            leader,
+            hotplug_state(&base),
+            HOTPLUG_PORT,
+        ));
+    });
+    let endpoint = format!("http://127.0.0.1:{HOTPLUG_PORT}");
+    let run = |args: &[&str]| -> String {
+        let mut all = vec!["/usr/local/bin/enicfg"];
+        all.extend_from_slice(args);
+        let out = guest.run(&all);
+        assert!(
+            out.status.success(),
+            "{what}: enicfg {}:\n{}{}",
+            args.join(" "),
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    let verified = |g: &Guest| {
+        g.run(&[
+            "/usr/local/bin/enicfg",
+            "verify",
+            "--imds",
+            "aws",
+            "--endpoint",
+            &endpoint,
+        ])
+        .status
+        .success()
+    };
+    let files_of = |nic: &str| -> Vec<String> {
+        let out = guest.text(&[
+            "sh",
+            "-c",
+            "grep -ls '^# Generated by enicfg' /etc/netplan/* /etc/network/interfaces.d/* /etc/NetworkManager/system-connections/* /etc/systemd/network/* 2>/dev/null; true",
+        ]);
+        out.lines()
+            .filter(|l| l.contains(nic))
+            .map(str::to_owned)
+            .collect()
+    };
+    run(&[
+        "install-hotplug",
+        "--imds",
+        "aws",
+        "--endpoint",
+        &endpoint,
+        "--timeout",
+        "20",
+        "--exclude",
+        EXCLUDED_MAC,
+    ]);
+    // The boot unit, started as at boot: every NIC the metadata lists is configured.
+    guest.run_ok(&["systemctl", "start", "enicfg-boot.service"]);
+    assert!(
+        verified(&guest),
+        "{what}: after enicfg-boot.service:\n{}",
+        guest.text(&["journalctl", "-u", "enicfg-boot", "--no-pager"])
+    );
+
+    // Attach: the metadata lists the ENI, the NIC appears; nobody runs enicfg.
+    let guard = server.borrow();
+    let srv = guard.as_ref().unwrap();
+    srv.set_tree(ec2_tree(&aws_doc_with(&[(NEW_MAC, 2)])));
+    let t0 = Instant::now();
+    guest.plug("eth2", NEW_MAC);
+    let Some(_) = within(Duration::from_secs(30), || verified(&guest)) else {
+        panic!(
+            "{what}: the hot-plugged eth2 was not configured within 30 s:\n{}\n{}",
+            guest.text(&["journalctl", "-u", "enicfg@eth2", "--no-pager"]),
+            guest.text(&["ip", "-o", "-4", "addr"])
+        );
+    };
+    let attach_secs = t0.elapsed().as_secs_f64();
+    // It was udev and the unit, not anything else: the unit's journal has enicfg's own lines.
+    let journal = guest.text(&["journalctl", "-u", "enicfg@eth2", "--no-pager"]);
+    assert!(
+        journal.contains("verified: the kernel state matches the description"),
+        "{what}: enicfg@eth2 did not configure eth2:\n{journal}"
+    );
+    assert!(!files_of("eth2").is_empty(), "{what}: no file for eth2");
+    // udev's own view of the rule: an `add` of eth1 would start enicfg@eth1.
+    let udev = guest.text(&["udevadm", "test", "--action=add", "/sys/class/net/eth1"]);
+    assert!(
+        udev.contains("enicfg@eth1.service"),
+        "{what}: udevadm test does not run the rule:\n{udev}"
+    );
+    // What eth2 looks like here, for the migration below.
+    let eth2_files = guest.text(&[
+        "sh",
+        "-c",
+        "for f in $(grep -ls '^# Generated by enicfg' /etc/netplan/* /etc/network/interfaces.d/* /etc/NetworkManager/system-connections/* /etc/systemd/network/* 2>/dev/null | grep eth2); do echo \"== $f\"; cat \"$f\"; done",
+    ]);
+    let eth2_state = eth2_kernel_state(&guest);
+
+    // A metadata 5xx burst during a reconcile: it fails, and nothing changes.
+    // (A link-local address still in DAD may settle meanwhile: not a change enicfg makes.)
+    let snapshot = |g: &Guest| {
+        g.text(&["sh", "-c", "ls -l --time-style=+%s.%N /etc/netplan /etc/network/interfaces.d /etc/NetworkManager/system-connections /etc/systemd/network 2>/dev/null; ip -o addr; ip rule"])
+            .replace("tentative ", "")
+    };
+    let before = (snapshot(&guest), eth2_files.clone());
+    srv.inject(
+        "/latest/meta-data/network/interfaces/macs/",
+        std::iter::repeat_n(common::imds::Fault::Status(503), 500),
+    );
+    let out = guest.run(&[
+        "/usr/local/bin/enicfg",
+        "write",
+        "--imds",
+        "aws",
+        "--endpoint",
+        &endpoint,
+        "--timeout",
+        "3",
+        "--restart",
+    ]);
+    srv.clear_faults();
+    assert!(
+        !out.status.success(),
+        "{what}: a write through a 5xx burst succeeded"
+    );
+    let after = (snapshot(&guest), eth2_files.clone());
+    assert_eq!(
+        before,
+        after,
+        "{what}: the 5xx burst changed something:\n{}",
+        text(&out.stderr)
+    );
+
+    // An excluded NIC (a CNI's ENI): listed and attached, left alone.
+    srv.set_tree(ec2_tree(&aws_doc_with(&[(NEW_MAC, 2), (EXCLUDED_MAC, 3)])));
+    guest.plug("eth3", EXCLUDED_MAC);
+    let excluded = within(Duration::from_secs(20), || {
+        guest
+            .text(&["journalctl", "-u", "enicfg@eth3", "--no-pager"])
+            .contains("is excluded")
+    });
+    assert!(
+        excluded.is_some(),
+        "{what}: enicfg@eth3 never said eth3 is excluded:\n{}",
+        guest.text(&["journalctl", "-u", "enicfg@eth3", "--no-pager"])
+    );
+    assert!(
+        files_of("eth3").is_empty(),
+        "{what}: files for the excluded eth3: {:?}",
+        files_of("eth3")
+    );
+    let eth3 = guest.text(&["ip", "-o", "-4", "addr", "show", "dev", "eth3"]);
+    assert!(
+        !eth3.contains("inet "),
+        "{what}: eth3 got addresses: {eth3}"
+    );
+
+    // Detach eth2: its files and rules go, nothing else changes.
+    let eth1_before = guest.text(&["ip", "-o", "-4", "addr", "show", "dev", "eth1"]);
+    srv.set_tree(ec2_tree(&aws_doc_with(&[(EXCLUDED_MAC, 3)])));
+    let t1 = Instant::now();
+    guest.run_ok(&["ip", "link", "del", "eth2"]);
+    let gone = within(Duration::from_secs(30), || {
+        files_of("eth2").is_empty() && !guest.text(&["ip", "-4", "rule"]).contains("10.0.12.20")
+    });
+    assert!(
+        gone.is_some(),
+        "{what}: eth2 detached, but files {:?} / rules:\n{}\n{}",
+        files_of("eth2"),
+        guest.text(&["ip", "-4", "rule"]),
+        guest.text(&["journalctl", "-u", "enicfg-remove@eth2", "--no-pager"])
+    );
+    let detach_secs = t1.elapsed().as_secs_f64();
+    assert_eq!(
+        guest.text(&["ip", "-o", "-4", "addr", "show", "dev", "eth1"]),
+        eth1_before,
+        "{what}: eth1 changed"
+    );
+    assert!(verified(&guest), "{what}: verify after the detach");
+    drop(guard);
+
+    // Migration: the same ENI (MAC and IPs) attached to a standby guest gets the same files and
+    // the same kernel state.
+    {
+        let standby_root = GuestRoot::new(flavor);
+        let doc = aws_doc_with(&[(NEW_MAC, 2)]);
+        let standby_server = std::cell::RefCell::new(None::<Server>);
+        let standby = Guest::boot_with(&standby_root, &boot_nics, |leader| {
+            *standby_server.borrow_mut() = Some(common::guest::imds::serve_in_at(
+                leader,
+                hotplug_state(&aws_doc_with(&[])),
+                HOTPLUG_PORT,
+            ));
+        });
+        let out = standby.run(&[
+            "/usr/local/bin/enicfg",
+            "install-hotplug",
+            "--imds",
+            "aws",
+            "--endpoint",
+            &endpoint,
+            "--timeout",
+            "20",
+            "--exclude",
+            EXCLUDED_MAC,
+        ]);
+        assert!(
+            out.status.success(),
+            "{what}: standby install-hotplug: {}",
+            text(&out.stderr)
+        );
+        standby.run_ok(&["systemctl", "start", "enicfg-boot.service"]);
+        if let Some(s) = standby_server.borrow().as_ref() {
+            s.set_tree(ec2_tree(&doc));
+        }
+        standby.plug("eth2", NEW_MAC);
+        assert!(
+            within(Duration::from_secs(30), || verified(&standby)).is_some(),
+            "{what}: the migrated ENI was not configured on the standby:\n{}",
+            standby.text(&["journalctl", "-u", "enicfg@eth2", "--no-pager"])
+        );
+        let files = standby.text(&[
+            "sh",
+            "-c",
+            "for f in $(grep -ls '^# Generated by enicfg' /etc/netplan/* /etc/network/interfaces.d/* /etc/NetworkManager/system-connections/* /etc/systemd/network/* 2>/dev/null | grep eth2); do echo \"== $f\"; cat \"$f\"; done",
+        ]);
+        assert_eq!(
+            files, eth2_files,
+            "{what}: the standby's files for the migrated ENI differ"
+        );
+        assert_eq!(
+            eth2_kernel_state(&standby),
+            eth2_state,
+            "{what}: the standby's kernel state for the migrated ENI differs"
+        );
+        *standby_server.borrow_mut() = None;
+        standby.poweroff();
+    }
+
+    // Reboot with eth1 and the excluded eth3: the boot unit reconciles, nothing stale appears.
+    *server.borrow_mut() = None;
+    guest.poweroff();
+    let doc = aws_doc_with(&[(EXCLUDED_MAC, 3)]);
+    let mut nics = boot_nics.clone();
+    nics.push(("eth3", EXCLUDED_MAC));
+    let guest = Guest::boot_with(&root, &nics, |leader| {
+        *server.borrow_mut() = Some(common::guest::imds::serve_in_at(
+            leader,
+            hotplug_state(&doc),
+            HOTPLUG_PORT,
+        ));
+    });
+    assert!(
+        within(Duration::from_secs(30), || verified(&guest)).is_some(),
+        "{what}: after a reboot:\n{}",
+        guest.text(&["journalctl", "-b", "-u", "enicfg-boot", "--no-pager"])
+    );
+    let stale = guest.text(&["sh", "-c", "grep -rls 'eth2' /etc/netplan /etc/network/interfaces.d /etc/NetworkManager/system-connections /etc/systemd/network 2>/dev/null; true"]);
+    assert!(
+        stale.trim().is_empty(),
+        "{what}: stale after reboot: {stale}"
+    );
+
+    // Image capture: clean leaves no enicfg file, hotplug files included.
+    let out = guest.run(&["/usr/local/bin/enicfg", "clean"]);
+    assert!(out.status.success(), "{what}: clean: {}", text(&out.stderr));
+    let left = guest.text(&[
+        "sh",
+        "-c",
+        "grep -rls '^# Generated by enicfg' /etc 2>/dev/null; ls /var/lib/enicfg 2>/dev/null; true",
+    ]);
+    assert!(left.trim().is_empty(), "{what}: clean left: {left}");
+    *server.borrow_mut() = None;
+    guest.poweroff();
+    report(&format!(
+        "GUEST {what}: attach -> configured and verified by udev + enicfg@eth2 in {attach_secs:.2} s from the metadata listing it; a 5xx burst changes nothing; excluded eth3 untouched; migrated to a standby -> same files and kernel state; detach -> files and rules gone in {detach_secs:.2} s, eth1 unchanged; reboot -> enicfg-boot reconciles, nothing stale; clean -> no enicfg file ({:.0} s)",
+        t.elapsed().as_secs_f64()
+    ));
+}
+
+/// eth2's addresses, its rules and its table's routes, without what differs between boots.
+fn eth2_kernel_state(guest: &Guest) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in guest
+        .text(&["ip", "-o", "-4", "addr", "show", "dev", "eth2"])
+        .lines()
+    {
+        out.extend(l.split_whitespace().skip(2).take(2).map(str::to_owned));
+    }
+    for l in guest.text(&["ip", "-4", "rule", "show"]).lines() {
+        if l.contains("10.0.12.") {
+            out.push(l.split(" proto ").next().unwrap_or(l).trim().to_owned());
+        }
+    }
+    for l in guest
+        .text(&["ip", "-4", "route", "show", "table", "all", "dev", "eth2"])
+        .lines()
+    {
+        if !l.contains("table local") {
+            out.push(l.split(" proto ").next().unwrap_or(l).trim().to_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn hotplug_networkd() {
+    require_tools("hotplug_networkd");
+    hotplug(Flavor::Networkd);
+}
+
+#[test]
+fn hotplug_networkmanager() {
+    require_tools("hotplug_networkmanager");
+    hotplug(Flavor::NetworkManager);
+}
+
+#[test]
+fn hotplug_ifupdown() {
+    require_tools("hotplug_ifupdown");
+    hotplug(Flavor::Ifupdown);
+}

@@ -59,6 +59,14 @@ fn expected_error(cfg: &Config, stack: Stack) -> Option<&'static str> {
         {
             return Some("backend ifcfg-suse cannot express a metric for the IPv6 routes");
         }
+        if matches!(stack, Stack::Wicked | Stack::SuseSysconfig)
+            && i.is_dhcp(Family::Ipv6)
+            && !i.default_route
+        {
+            return Some(
+                "backend ifcfg-suse cannot express IPv6 DHCP/router advertisements without a default route",
+            );
+        }
     }
     None
 }
@@ -298,7 +306,27 @@ const RH_KEYS: &[&str] = &[
     "IPV6_DEFAULTGW",
     "IPV6_DEFROUTE",
     "IPV6_ROUTE_METRIC",
+    "AUTOCONNECT_PRIORITY",
 ];
+
+/// Keys only initscripts' network service reads: NetworkManager 1.42 has them in no table of
+/// its ifcfg-rh plugin ("key ... is unknown and ignored"), so they are written for initscripts
+/// only.
+const RH_INITSCRIPTS_ONLY_KEYS: &[&str] = &["ARPCHECK", "NOZEROCONF"];
+
+/// Whether router advertisements stay on for the NIC after the reader applied the file
+/// (real-readers.md §1, §2): ifup-ipv6 exits early only on a false `IPV6INIT` and then sets
+/// accept_ra to 0 only for `IPV6_AUTOCONF=no` (the rhel6 branch leaves the kernel's default,
+/// on, unless `IPV6INIT=yes`); NetworkManager reads no (or a false) `IPV6INIT` as
+/// `ipv6.method ignore` (the kernel's accept_ra=1 stays), `IPV6_AUTOCONF=yes` as `auto`, and
+/// `IPV6_AUTOCONF=no` as `link-local`/`manual`/`dhcp`, which never take RAs.
+fn rh_accepts_ra(v: &Vars) -> bool {
+    let yes = |k: &str| v.get(k).is_some_and(|x| matches!(x, "yes" | "true" | "1"));
+    if !yes("IPV6INIT") {
+        return true;
+    }
+    v.get("IPV6_AUTOCONF") != Some("no")
+}
 
 fn rh_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), String> {
     let name = iface.name.as_str();
@@ -320,10 +348,19 @@ fn rh_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), Str
                 k.strip_prefix(p)
                     .is_some_and(|n| n.is_empty() || n.chars().all(|c| c.is_ascii_digit()))
             });
-        if !RH_KEYS.contains(&k.as_str()) && !numbered {
+        let initscripts_only = RH_INITSCRIPTS_ONLY_KEYS.contains(&k.as_str());
+        if initscripts_only && nm {
+            return Err(format!(
+                "{k} is unknown to NetworkManager's ifcfg-rh plugin"
+            ));
+        }
+        if !RH_KEYS.contains(&k.as_str()) && !numbered && !initscripts_only {
             return Err(format!("unknown key {k}"));
         }
     }
+    eq("AUTOCONNECT_PRIORITY", Some("150".into()))?;
+    eq("ARPCHECK", (!nm).then(|| "no".into()))?;
+    eq("NOZEROCONF", (!nm).then(|| "yes".into()))?;
     eq("DEVICE", Some(name.into()))?;
     eq("TYPE", Some("Ethernet".into()))?;
     eq("ONBOOT", Some("yes".into()))?;
@@ -398,20 +435,30 @@ fn rh_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), Str
     if v6 != want6 {
         return Err(format!("IPv6 addresses {v6:?} != {want6:?}"));
     }
-    if iface.has_ipv6() {
-        eq("IPV6INIT", Some("yes".into()))?;
-        let dhcp6 = iface.is_dhcp(Family::Ipv6);
-        eq(
-            "IPV6_AUTOCONF",
-            Some(if dhcp6 { "yes" } else { "no" }.into()),
-        )?;
-        eq("DHCPV6C", dhcp6.then(|| "yes".into()))?;
-    } else if let Some(k) = v
-        .order
-        .iter()
-        .find(|k| k.starts_with("IPV6") || *k == "DHCPV6C")
+    eq("IPV6INIT", Some("yes".into()))?;
+    let dhcp6 = iface.is_dhcp(Family::Ipv6);
+    eq(
+        "IPV6_AUTOCONF",
+        Some(if dhcp6 { "yes" } else { "no" }.into()),
+    )?;
+    eq("DHCPV6C", dhcp6.then(|| "yes".into()))?;
+    if !iface.has_ipv6()
+        && let Some(k) = v.order.iter().find(|k| {
+            (k.starts_with("IPV6") && !matches!(k.as_str(), "IPV6INIT" | "IPV6_AUTOCONF"))
+                || *k == "DHCPV6C"
+        })
     {
         return Err(format!("{k} written although IPv6 is not configured"));
+    }
+    // Router advertisements: only a DHCPv6 family takes them; anything else would get a SLAAC
+    // address and an RA default route in main nobody described.
+    if rh_accepts_ra(&v) != dhcp6 {
+        return Err(format!(
+            "router advertisements {} after the readers apply the file (IPV6INIT={:?}, IPV6_AUTOCONF={:?})",
+            if dhcp6 { "off" } else { "on" },
+            v.get("IPV6INIT"),
+            v.get("IPV6_AUTOCONF")
+        ));
     }
     if iface.ipv4.is_some() {
         eq(
@@ -659,11 +706,20 @@ fn suse_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), S
         .filter(|k| *k == "IPADDR" || k.starts_with("IPADDR_"))
         .map(|k| v.get(k).unwrap_or("").to_owned())
         .collect();
-    let want: Vec<String> = [Family::Ipv4, Family::Ipv6]
-        .into_iter()
-        .flat_map(|f| iface.addresses(f))
-        .map(|a| a.to_string())
+    // wicked adds them in file order and the kernel prefers the newest IPv6 address: the
+    // first IPv6 address of the model must come last (real-readers.md §3).
+    let mut want: Vec<String> = iface
+        .addresses(Family::Ipv4)
+        .iter()
+        .map(ToString::to_string)
         .collect();
+    want.extend(
+        iface
+            .addresses(Family::Ipv6)
+            .iter()
+            .rev()
+            .map(ToString::to_string),
+    );
     if addrs != want {
         return Err(format!("addresses {addrs:?} != {want:?}"));
     }
@@ -696,13 +752,18 @@ fn suse_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), S
     if got != want {
         return Err(format!("ifrule {got:?} != model {want:?}"));
     }
-    // RA default route: suppressed for a NIC without default_route.
-    let sysctl = file(r, &format!("ifsysctl-{name}"))
-        .map(|f| content_lines(&f.contents))
-        .unwrap_or_default();
-    let defrtr = sysctl.contains(&format!("net.ipv6.conf.{name}.accept_ra_defrtr = 0"));
-    if defrtr != (iface.has_ipv6() && !iface.default_route) {
-        return Err(format!("ifsysctl accept_ra_defrtr: {sysctl:?}"));
+    // Router advertisements, as wicked applies ifsysctl (only the keys it reads count): off
+    // unless IPv6 uses DHCP, so no RA adds an address or a main default route.
+    let sysctl = match file(r, &format!("ifsysctl-{name}")) {
+        Some(f) => ifcfg_check::read_wicked_ifsysctl(&f.contents, name)?,
+        None => BTreeMap::new(),
+    };
+    let ra_on = sysctl.get("accept_ra").is_none_or(|v| v != "0");
+    if ra_on != iface.is_dhcp(Family::Ipv6) {
+        return Err(format!(
+            "router advertisements {} after wicked applies ifsysctl {sysctl:?}",
+            if ra_on { "on" } else { "off" }
+        ));
     }
     let cmd = match stack {
         Stack::Wicked => format!("wicked ifreload {name}"),
@@ -1161,4 +1222,85 @@ fn other_stacks_are_refused() {
         .render(&cfg, &ctx)
         .unwrap_err();
     assert!(format!("{err:#}").contains("backend ifcfg-rh cannot write for the wicked stack"));
+}
+
+#[test]
+fn rh_ipv4_only_nic_turns_router_advertisements_off_for_both_readers() {
+    // What each reader makes of the IPv6 keys (real-readers.md §1, §2).
+    for (text, on) in [
+        ("DEVICE=eth1\n", true),
+        ("IPV6INIT=no\n", true),
+        ("IPV6INIT=yes\n", true),
+        ("IPV6INIT=yes\nIPV6_AUTOCONF=yes\n", true),
+        ("IPV6INIT=yes\nIPV6_AUTOCONF=no\n", false),
+    ] {
+        assert_eq!(rh_accepts_ra(&read_nm(text).unwrap()), on, "{text:?}");
+    }
+    let cfg = common::load_config(&common::fixture("eni/tencent-secondary-eni-route.yaml"));
+    assert!(cfg.interfaces.iter().all(|i| !i.has_ipv6()));
+    for stack in RH_STACKS {
+        let r = render(&cfg, stack, &RootFacts::default()).unwrap();
+        for i in &cfg.interfaces {
+            let v = read_nm(&file(&r, &format!("ifcfg-{}", i.name)).unwrap().contents).unwrap();
+            assert_eq!(v.get("IPV6INIT"), Some("yes"), "{stack:?}");
+            assert_eq!(v.get("IPV6_AUTOCONF"), Some("no"), "{stack:?}");
+            assert!(!rh_accepts_ra(&v), "{stack:?}");
+            assert_eq!(v.get("IPV6ADDR"), None, "link-local for NetworkManager");
+        }
+    }
+}
+
+#[test]
+fn wicked_ifsysctl_reader_honours_only_what_wicked_reads() {
+    let read = ifcfg_check::read_wicked_ifsysctl;
+    assert!(read("net.ipv6.conf.eth1.accept_ra_defrtr = 0\n", "eth1").is_err());
+    assert!(read("net.ipv6.conf.eth2.accept_ra = 0\n", "eth1").is_err());
+    assert_eq!(
+        read("# x\nnet.ipv6.conf.eth1.accept_ra = 0\n", "eth1")
+            .unwrap()
+            .get("accept_ra")
+            .map(String::as_str),
+        Some("0")
+    );
+    assert_eq!(
+        read("net/ipv6/conf/eth1.100/accept_ra = 0\n", "eth1.100")
+            .unwrap()
+            .len(),
+        1
+    );
+    // Every IPv4-only or static-IPv6 NIC turns router advertisements off through a key wicked
+    // reads; DHCPv6 without a default route is refused (wicked cannot drop the RA default).
+    let cfg = common::load_config(&common::fixture("eni/tencent-secondary-eni-route.yaml"));
+    let r = render(&cfg, Stack::Wicked, &RootFacts::default()).unwrap();
+    let f = file(&r, "ifsysctl-eth1").unwrap();
+    assert_eq!(
+        read(&f.contents, "eth1")
+            .unwrap()
+            .get("accept_ra")
+            .map(String::as_str),
+        Some("0")
+    );
+    let cfg = common::load_config(&common::fixture("eni/dhcp6-secondary.yaml"));
+    let err = format!(
+        "{:#}",
+        render(&cfg, Stack::Wicked, &RootFacts::default()).unwrap_err()
+    );
+    assert!(
+        err.contains("eth3") && err.contains("accept_ra_defrtr"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wicked_adds_the_first_ipv6_address_last() {
+    let cfg = common::load_config(&common::fixture("eni/ipv6-only.yaml"));
+    let r = render(&cfg, Stack::Wicked, &RootFacts::default()).unwrap();
+    let v = read_wicked(&file(&r, "ifcfg-eth1").unwrap().contents).unwrap();
+    let addrs: Vec<&str> = v
+        .order
+        .iter()
+        .filter(|k| k.starts_with("IPADDR"))
+        .map(|k| v.get(k).unwrap())
+        .collect();
+    assert_eq!(addrs, ["2001:db8:0:5::11/64", "2001:db8:0:5::10/64"]);
 }

@@ -234,6 +234,14 @@ fn check_command(key: &str, value: &str) -> Result<(), String> {
         {
             Ok(())
         }
+        // A NIC without IPv6: router advertisements off; `-e` tolerates a kernel without IPv6.
+        ["sysctl", "-q", "-e", "-w", setting]
+            if key == "pre-up"
+                && setting.starts_with("net.ipv6.conf.")
+                && setting.ends_with(".accept_ra=0") =>
+        {
+            Ok(())
+        }
         _ => Err(format!(
             "command not allowed: {value:?} (only ip route/rule/link)"
         )),
@@ -430,6 +438,24 @@ fn check_rendering(config: &Config, rendered: &Rendered, main: Main, what: &str)
                 r.from, r.table, r.priority
             );
             assert!(dry.contains(&needle), "{what}: no {needle}: {dry}");
+        }
+        // A NIC without IPv6 turns router advertisements off before the link comes up: no
+        // SLAAC address, no RA default route (the conformance suite sends RAs on every link).
+        // It is the command ifupdown's own inet6 static method runs.
+        let ra_off = format!(
+            "sysctl -q -e -w net.ipv6.conf.{}.accept_ra=0",
+            name.replace('.', "/")
+        );
+        let ra_line = dry.lines().position(|l| l.contains(&ra_off));
+        let link_up = dry
+            .lines()
+            .position(|l| l.contains("link set dev") && l.ends_with(" up"));
+        // (inet6 static runs the same command itself; inet6 dhcp must keep RAs.)
+        if !iface.has_ipv6() {
+            assert!(
+                ra_line.is_some() && (link_up.is_none() || ra_line < link_up),
+                "{what}: router advertisements not turned off before the link is up:\n{dry}"
+            );
         }
     }
 }

@@ -469,6 +469,7 @@ fn a_root_defining_our_netdef_id_is_refused() {
             "/etc/netplan/50-cloud-init.yaml".to_owned(),
             other.to_owned(),
         )],
+        ..RootFacts::default()
     };
     let err = format!("{:#}", render_with(&config, &facts).unwrap_err());
     assert!(
@@ -482,6 +483,7 @@ fn a_root_defining_our_netdef_id_is_refused() {
             "/run/netplan/60-enicfg-eth1.yaml".to_owned(),
             other.to_owned(),
         )],
+        ..RootFacts::default()
     };
     let err = format!("{:#}", render_with(&config, &shadow).unwrap_err());
     assert!(
@@ -494,6 +496,7 @@ fn a_root_defining_our_netdef_id_is_refused() {
     let again = RootFacts {
         interfaces_main: None,
         netplan_files: file_pairs(&rendered),
+        ..RootFacts::default()
     };
     assert_eq!(render_with(&config, &again).unwrap(), rendered);
 }

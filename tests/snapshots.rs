@@ -69,6 +69,8 @@ fn no_orphaned_snapshots() {
         expected.insert(format!("error@{f}.snap"));
     }
     expected.insert("distro-table.snap".to_owned());
+    // tests/hotplug.rs: the udev rule, units and settings.
+    expected.insert("hotplug-files.snap".to_owned());
     // tests/metadata.rs: cloud metadata documents.
     for f in names("metadata") {
         expected.insert(format!("metadata-model@{f}.snap"));

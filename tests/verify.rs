@@ -340,3 +340,213 @@ fn shadowing_files_behind_links_are_read_inside_the_root() {
         "{w:?}"
     );
 }
+
+/// A rule enicfg applied for an interface that is no longer described (recorded in
+/// ROOT/var/lib/enicfg/applied.json) and still in the kernel is a finding: the stale rule a
+/// detached ENI leaves. Gone from the kernel, verify passes; an excluded interface is ignored.
+#[test]
+fn rules_of_interfaces_no_longer_described_are_findings() {
+    if !require_root("rules_of_interfaces_no_longer_described_are_findings") {
+        return;
+    }
+    let ns = Netns::new();
+    full_secondary(&ns);
+    let root = tempfile::tempdir().unwrap();
+    let state = root.path().join("var/lib/enicfg");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("applied.json"),
+        r#"{"interfaces":[{"name":"eth7","mac":"02:00:00:00:00:07","addresses":["10.9.0.5/24"],
+            "rules":[{"from":"10.9.0.5","table":1007,"priority":1007}],"tables":[1007]}]}"#,
+    )
+    .unwrap();
+    let r = root.path().display().to_string();
+    let out = verify(&ns, "eni/full-secondary.yaml", &["--root", &r]);
+    assert!(out.status.success(), "{}", text(&out));
+    ip(&ns, "rule add from 10.9.0.5 table 1007 priority 1007");
+    let out = verify(&ns, "eni/full-secondary.yaml", &["--root", &r]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "eth7: stale-rule: expected no rule: the interface is no longer described, actual from 10.9.0.5 lookup 1007 priority 1007"
+        ),
+        "{}",
+        text(&out)
+    );
+    let out = verify(
+        &ns,
+        "eni/full-secondary.yaml",
+        &["--root", &r, "--exclude", "02:00:00:00:00:07"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn router_advertisements_on_a_nic_without_ipv6_are_findings() {
+    if !require_root("router_advertisements_on_a_nic_without_ipv6_are_findings") {
+        return;
+    }
+    // The state tencent-secondary-eni-route.yaml describes (IPv4 only), on a link that keeps
+    // the kernel's accept_ra=1, with the conformance suite's router on it: the RA sender really
+    // advertises, and verify names what the RA added.
+    let ns = Netns::new();
+    ns.add_veth("eth1", Some("52:54:00:8a:3c:11"));
+    let _ra = common::dnsmasq::RouterAdvertiser::start(&ns, &["eth1"]);
+    ip(&ns, "link set eth1 up");
+    ip(&ns, "addr add 10.0.3.133/24 dev eth1");
+    ip(&ns, "route add 192.168.0.0/16 via 10.0.3.1 dev eth1");
+    let start = std::time::Instant::now();
+    let slaac = || {
+        ns.ip(&["-6", "addr", "show", "dev", "eth1", "scope", "global"])
+            .contains("2001:db8:ff00:")
+            && ns
+                .ip(&["-6", "route", "show", "default"])
+                .contains("proto ra")
+    };
+    while !slaac() && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(slaac(), "no RA reached eth1:\n{}", ns.state(&["eth1"]));
+    let out = verify(&ns, "eni/tencent-secondary-eni-route.yaml", &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    for want in [
+        "eth1: unrequested-ipv6: expected no global IPv6 address or route (ipv6 is not configured), actual address 2001:db8:ff00:",
+        "(dynamic: SLAAC from a router advertisement)",
+        "actual route default via fe80::",
+        "table main dev eth1 proto ra (from a router advertisement)",
+        "actual route 2001:db8:ff00::/64 metric 256 table main dev eth1 proto kernel",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    // With router advertisements off (what every backend writes), nothing is left to report.
+    common::run_ok(
+        ns.exec("sysctl")
+            .args(["-q", "-w", "net.ipv6.conf.eth1.accept_ra=0"]),
+    );
+    ip(&ns, "-6 addr flush dev eth1 scope global");
+    ip(&ns, "-6 route flush dev eth1 proto ra");
+    ip(&ns, "-6 route del 2001:db8:ff00::/64 dev eth1");
+    let out = verify(&ns, "eni/tencent-secondary-eni-route.yaml", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn shadowing_reads_ifcfg_profiles_and_foreign_rule_files() {
+    let config = common::load_config(&fixture("eni/full-secondary.yaml"));
+    let dir = "/etc/sysconfig/network-scripts";
+    let marker = enicfg::backend::GENERATED_MARKER;
+    let ours_old = format!(
+        "{marker} (backend ifcfg-rh).\nDEVICE=eth1\nHWADDR=00:16:3e:12:34:56\nONBOOT=yes\n"
+    );
+    let ours_new = format!("{ours_old}AUTOCONNECT_PRIORITY=150\n");
+    let wired = "HWADDR=00:16:3E:12:34:56\nNAME=\"Wired connection 1\"\nONBOOT=yes\n";
+
+    // What NetworkManager persists on RHEL 8 beats an ifcfg profile without a priority...
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    put(r, &format!("{dir}/ifcfg-eth1"), &ours_old);
+    put(r, &format!("{dir}/ifcfg-Wired_connection_1"), wired);
+    let w = enicfg::verify::shadowing(r, &config);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains(
+            "ifcfg-Wired_connection_1 also matches eth1 with autoconnect-priority 0 (enicfg's: 0)"
+        ),
+        "{w:?}"
+    );
+    // ...and loses to enicfg's AUTOCONNECT_PRIORITY=150.
+    put(r, &format!("{dir}/ifcfg-eth1"), &ours_new);
+    assert!(enicfg::verify::shadowing(r, &config).is_empty());
+    // A keyfile at a higher priority wins over our ifcfg profile; unmanaged, not autoconnecting
+    // or backup ifcfg files do not count.
+    put(
+        r,
+        &format!("{dir}/ifcfg-old"),
+        "DEVICE=eth1\nAUTOCONNECT_PRIORITY=999\nNM_CONTROLLED=no\n",
+    );
+    put(
+        r,
+        &format!("{dir}/ifcfg-off"),
+        "DEVICE=eth1\nAUTOCONNECT_PRIORITY=999\nONBOOT=no\n",
+    );
+    put(
+        r,
+        &format!("{dir}/ifcfg-eth1.bak"),
+        "DEVICE=eth1\nAUTOCONNECT_PRIORITY=999\n",
+    );
+    assert!(enicfg::verify::shadowing(r, &config).is_empty());
+    put(
+        r,
+        "/etc/NetworkManager/system-connections/eth1.nmconnection",
+        "[connection]\nid=eth1\nautoconnect-priority=200\n[ethernet]\nmac-address=00:16:3e:12:34:56\n",
+    );
+    let w = enicfg::verify::shadowing(r, &config);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains(
+            "eth1.nmconnection also matches eth1 with autoconnect-priority 200 (enicfg's: 150)"
+        ),
+        "{w:?}"
+    );
+
+    // Our profile as a keyfile, a competing ifcfg profile by name at the same priority.
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    put(
+        r,
+        "/etc/NetworkManager/system-connections/enicfg-eth1.nmconnection",
+        &format!(
+            "{marker} (backend nm-keyfile).\n[connection]\ninterface-name=eth1\nautoconnect-priority=150\n"
+        ),
+    );
+    put(
+        r,
+        &format!("{dir}/ifcfg-eth1"),
+        "DEVICE=eth1\nAUTOCONNECT_PRIORITY=150\n",
+    );
+    let w = enicfg::verify::shadowing(r, &config);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains(&format!("{dir}/ifcfg-eth1 also matches eth1")),
+        "{w:?}"
+    );
+
+    // A user's rule file next to enicfg's ifcfg: NetworkManager would drop every rule and route.
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    put(r, &format!("{dir}/ifcfg-eth1"), &ours_new);
+    put(
+        r,
+        &format!("{dir}/rule6-eth1"),
+        &format!("{marker} (backend ifcfg-rh).\nfrom 2001:db8::10 table 1001 priority 1001\n"),
+    );
+    assert!(
+        enicfg::verify::shadowing(r, &config).is_empty(),
+        "enicfg's own rule file is not reported"
+    );
+    put(
+        r,
+        &format!("{dir}/rule-eth1"),
+        "from 10.0.2.0/24 table 7 priority 100\n",
+    );
+    let w = enicfg::verify::shadowing(r, &config);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains(&format!(
+            "eth1: {dir}/rule-eth1 was not generated by enicfg"
+        )) && w[0].contains("ignores every ROUTING_RULE and every route of the profile"),
+        "{w:?}"
+    );
+    // Where ROOT shows the legacy network service and no NetworkManager, the service reads rule
+    // files itself: nothing to report.
+    put(r, &format!("{dir}/network-functions"), "# initscripts\n");
+    let wants = r.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    std::os::unix::fs::symlink(
+        "/usr/lib/systemd/system/network.service",
+        wants.join("network.service"),
+    )
+    .unwrap();
+    assert!(enicfg::verify::shadowing(r, &config).is_empty());
+}

@@ -1,6 +1,7 @@
 //! The SUSE ifcfg backend: `/etc/sysconfig/network/ifcfg-NAME`, plus `ifroute-NAME` (routes of
-//! every table), `ifrule-NAME` (policy rules, wicked ≥ 0.6.33) and `ifsysctl-NAME` (IPv6
-//! router-advertisement settings no ifcfg variable covers).
+//! every table), `ifrule-NAME` (policy rules, wicked ≥ 0.6.33) and `ifsysctl-NAME`
+//! (`accept_ra = 0` for a NIC without DHCPv6: no ifcfg variable turns router advertisements
+//! off).
 //!
 //! wicked parses ifcfg with its own reader (`unquote()` in `src/sysconfig.c`: no escapes, a
 //! 512-byte line buffer); SLES 11's scripts source it with bash. Every value goes through
@@ -131,10 +132,13 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
             (false, false) => "static",
         },
     )?;
-    // Static addresses of both families: IPADDR, IPADDR_1, ... in order, IPv4 first.
+    // Static addresses of both families: IPADDR, IPADDR_1, ..., IPv4 first.
+    // NOTE: wicked adds them in file order and the kernel lists the newest IPv6 address first
+    // and prefers it as the source (real-readers.md §3), so IPv6 goes in reverse and the first
+    // described address is added last, as every backend does (`Interface::addresses_to_add`).
     let addrs: Vec<String> = [Family::Ipv4, Family::Ipv6]
         .into_iter()
-        .flat_map(|f| iface.addresses(f))
+        .flat_map(|f| iface.addresses_to_add(f))
         .map(|a| a.to_string())
         .collect();
     for (i, a) in addrs.iter().enumerate() {
@@ -175,10 +179,16 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
         );
     }
 
-    // Router advertisements: no ifcfg variable stops their default route or sets its metric.
+    // Router advertisements: no ifcfg variable turns them off, ifsysctl does.
+    // NOTE: wicked reads only disable_ipv6, forwarding, accept_ra, accept_dad, autoconf,
+    // use_tempaddr, accept_redirects, addr_gen_mode and stable_secret from ifsysctl files
+    // (compat-suse.c, 0.6.50-0.6.80): `accept_ra_defrtr` is silently ignored (real-readers.md
+    // §3). `accept_ra = 0` is honoured: without DHCPv6 no RA may add an address, a prefix or a
+    // default route the model does not describe, on an IPv4-only NIC too (the kernel default
+    // is accept_ra=1), as the other backends do.
     let mut sysctl = Vec::new();
-    if iface.has_ipv6() && !iface.default_route {
-        sysctl.push(format!("{} = 0", ipv6_sysctl(name, "accept_ra_defrtr")));
+    if !dhcp6 {
+        sysctl.push(format!("{} = 0", ipv6_sysctl(name, "accept_ra")));
     }
     if dhcp6 && iface.metric.is_some() {
         // NOTE: wicked leaves router advertisements to the kernel, which installs their prefix
@@ -187,6 +197,20 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
         bail!(
             "backend ifcfg-suse cannot express a metric for the IPv6 routes learnt by DHCPv6/router \
              advertisements (the kernel installs router-advertisement routes with its own metrics)"
+        );
+    }
+    if dhcp6 && !iface.default_route {
+        // NOTE: DHCPv6 needs accept_ra on (the RA's M flag starts it), and the only kernel
+        // setting that keeps the RA's default route out of main, accept_ra_defrtr, is one wicked
+        // does not read. Setting it outside wicked (a sysctl.d drop-in applied by udev when the
+        // NIC appears) worked when set before wicked configured the NIC, but that path was not
+        // tested on SUSE and would not remove a route already learnt; so, like ifcfg-rh on the
+        // network service, this is refused rather than written wrong.
+        bail!(
+            "backend ifcfg-suse cannot express IPv6 DHCP/router advertisements without a default \
+             route: wicked ignores accept_ra_defrtr in ifsysctl files and DHCPv6 needs accept_ra \
+             on, so the router advertisement's default route would reach the main table (use \
+             static IPv6 addresses, or default_route: true)"
         );
     }
 

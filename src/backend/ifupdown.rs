@@ -239,7 +239,7 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
                         // an RA install a default route for a secondary NIC.
                         options.push(opt(
                             "pre-up",
-                            format!("sysctl -q -w {}", defrtr_sysctl(name)),
+                            format!("sysctl -q -w {}", ipv6_sysctl(name, "accept_ra_defrtr", 0)),
                         ));
                     }
                 }
@@ -309,6 +309,26 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
             );
         }
     }
+    if iface.ipv6.is_none() {
+        // NOTE: with no inet6 stanza nothing touches IPv6 and the kernel default accept_ra=1
+        // stays: a router advertisement (an IPv6-enabled VPC) would give the NIC a SLAAC address
+        // and a main-table default route. Turned off before the link comes up, as the other
+        // backends do for a NIC without IPv6. `-e` only ignores a missing key, i.e. a kernel
+        // without IPv6, where there is nothing to turn off.
+        // After `address` and `mtu` (static) or the MTU `pre-up` (dhcp).
+        let at = first
+            .options
+            .iter()
+            .take_while(|o| matches!(o.key, "address" | "mtu" | "pre-up"))
+            .count();
+        first.options.insert(
+            at,
+            opt(
+                "pre-up",
+                format!("sysctl -q -e -w {}", ipv6_sysctl(name, "accept_ra", 0)),
+            ),
+        );
+    }
     let mut downs = Vec::new();
     for r in &others {
         downs.push(opt("down", route_cmd("del", r, name)));
@@ -331,12 +351,9 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
     Ok(out)
 }
 
-/// `net.ipv6.conf.NAME.accept_ra_defrtr=0`, with `.` in the name written as `/` (sysctl(8)).
-fn defrtr_sysctl(name: &str) -> String {
-    format!(
-        "net.ipv6.conf.{}.accept_ra_defrtr=0",
-        name.replace('.', "/")
-    )
+/// `net.ipv6.conf.NAME.SETTING=VALUE`, with `.` in the name written as `/` (sysctl(8)).
+fn ipv6_sysctl(name: &str, setting: &str, value: u32) -> String {
+    format!("net.ipv6.conf.{}.{setting}={value}", name.replace('.', "/"))
 }
 
 fn ip_family(family: Family) -> &'static str {
@@ -418,6 +435,29 @@ pub fn dhclient_hook_path(name: &str) -> String {
         }
     }
     format!("{DHCLIENT_ENTER_HOOKS}/enicfg-{escaped}")
+}
+
+/// The interface name of a dhclient hook (`enicfg-ESCAPED`), undoing [`dhclient_hook_path`]'s
+/// escaping; `None` when ESCAPED is not something it produces.
+pub fn hook_interface(escaped: &str) -> Option<String> {
+    let mut bytes = Vec::new();
+    let mut it = escaped.bytes();
+    while let Some(b) = it.next() {
+        if b != b'_' {
+            bytes.push(b);
+            continue;
+        }
+        match it.next()? {
+            b'_' => bytes.push(b'_'),
+            hi => {
+                let lo = it.next()?;
+                let hex = [hi, lo];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            }
+        }
+    }
+    String::from_utf8(bytes).ok().filter(|n| !n.is_empty())
 }
 
 /// One include directive of the main file.

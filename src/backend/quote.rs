@@ -120,3 +120,36 @@ mod tests {
         assert!(check_suse_key("ipaddr").is_err());
     }
 }
+
+/// One word for `/bin/sh -c`: plain when it holds only characters no shell treats specially,
+/// otherwise single-quoted (a `'` becomes `'\''`). Used for names and paths read back from
+/// ROOT (a stale file's name), which validation has not seen.
+pub fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod shell_word_tests {
+    use super::shell_word;
+
+    #[test]
+    fn quotes_what_a_shell_would_read() {
+        assert_eq!(shell_word("eth1"), "eth1");
+        assert_eq!(
+            shell_word("/etc/systemd/network/05-enicfg-eth1.network"),
+            "/etc/systemd/network/05-enicfg-eth1.network"
+        );
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("$(reboot)"), "'$(reboot)'");
+        assert_eq!(shell_word("x'; reboot; '"), r"'x'\''; reboot; '\'''");
+        assert_eq!(shell_word(""), "''");
+    }
+}

@@ -89,6 +89,27 @@ impl Server {
         Server { url, state, stop }
     }
 
+    /// Queues faults for the next requests to `path` (a 5xx burst, a slow answer).
+    pub fn inject(&self, path: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .entry(path.to_owned())
+            .or_default()
+            .extend(faults);
+    }
+
+    /// Drops every queued fault.
+    pub fn clear_faults(&self) {
+        self.state.lock().unwrap().faults.clear();
+    }
+
+    /// Replaces everything the service serves (a NIC attached or detached in the console).
+    pub fn set_tree(&self, tree: BTreeMap<String, String>) {
+        self.state.lock().unwrap().tree = tree;
+    }
+
     /// Sets (or replaces) the body served at `path`.
     pub fn set(&self, path: &str, body: &str) {
         self.state

@@ -250,3 +250,51 @@ pub fn read_wicked(text: &str) -> Result<Vars, String> {
     }
     Ok(vars)
 }
+
+/// The IPv6 sysctls wicked takes from `ifsysctl` files (`ni_suse_ifcfg_parse_ifsysctl_ipv6` in
+/// `client/suse/compat-suse.c`, 0.6.50 through 0.6.80; real-readers.md §3). Anything else —
+/// `accept_ra_defrtr` included — is ignored without a word.
+pub const WICKED_IFSYSCTL_IPV6: &[&str] = &[
+    "disable_ipv6",
+    "forwarding",
+    "accept_ra",
+    "accept_dad",
+    "autoconf",
+    "use_tempaddr",
+    "accept_redirects",
+    "addr_gen_mode",
+    "stable_secret",
+];
+
+/// What wicked applies from an `ifsysctl-IFNAME` file: the per-interface IPv6 settings it
+/// honours, as (setting, value). Strict: a line wicked would ignore (another interface, a key
+/// it does not read, a malformed line) is an error, since a writer that emits it believes in
+/// an effect that never happens.
+pub fn read_wicked_ifsysctl(text: &str, ifname: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    let dotted = format!("net.ipv6.conf.{ifname}.");
+    let slashed = format!("net/ipv6/conf/{ifname}/");
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .ok_or_else(|| format!("line {}: not KEY = VALUE: {raw:?}", n + 1))?;
+        let setting = key
+            .strip_prefix(&dotted)
+            .or_else(|| key.strip_prefix(&slashed))
+            .ok_or_else(|| format!("line {}: {key} is not an IPv6 setting of {ifname}", n + 1))?;
+        if !WICKED_IFSYSCTL_IPV6.contains(&setting) {
+            return Err(format!(
+                "line {}: wicked ignores {setting} in ifsysctl files (it reads only {})",
+                n + 1,
+                WICKED_IFSYSCTL_IPV6.join(", ")
+            ));
+        }
+        out.insert(setting.to_owned(), value.to_owned());
+    }
+    Ok(out)
+}

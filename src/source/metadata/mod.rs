@@ -26,14 +26,16 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::ValueEnum;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::model::{ConfigSpec, FamilySpec, InterfaceSpec, MacAddr, PolicyRoutingSpec, RouteSpec};
 use crate::root;
 
 /// The clouds whose metadata enicfg reads. Huawei Cloud is `openstack` (its `network_data.json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Cloud {
     /// Alibaba Cloud ECS (`100.100.100.200`).

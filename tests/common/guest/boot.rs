@@ -40,6 +40,13 @@ impl Guest {
     /// Boots `root` with the given NICs (`(ifname, mac)`, attached from a fresh VPC namespace)
     /// and waits until systemd reports `running` (or `degraded`, with the failed units shown).
     pub fn boot(root: &GuestRoot, nics: &[(&str, &str)]) -> Guest {
+        Guest::boot_with(root, nics, |_| {})
+    }
+
+    /// [`Guest::boot`], calling `early(leader)` once the NICs are attached and before the boot
+    /// is waited for: what must be there while the guest's units start (a metadata service
+    /// for the boot-time reconcile).
+    pub fn boot_with(root: &GuestRoot, nics: &[(&str, &str)], early: impl FnOnce(u32)) -> Guest {
         static N: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "enicfg-g-{}-{}",
@@ -78,6 +85,7 @@ impl Guest {
         };
         guest.leader = guest.find_leader();
         guest.vpc = Some(Vpc::attach(guest.leader, nics));
+        early(guest.leader);
         guest.wait_running();
         guest
     }
@@ -219,6 +227,14 @@ impl Guest {
 
     /// `systemctl poweroff` inside, then waits for nspawn to exit (the NICs die with the
     /// guest's namespace). Panics if the guest does not stop within 60 s.
+    /// Hot-plugs a NIC into the running guest (an ENI attached now).
+    pub fn plug(&self, ifname: &str, mac: &str) {
+        self.vpc
+            .as_ref()
+            .expect("the guest has a VPC side")
+            .plug(self.leader, ifname, mac);
+    }
+
     pub fn poweroff(mut self) {
         let _ = self.run(&["systemctl", "poweroff"]);
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -15,6 +15,11 @@ use crate::common::imds::{Server, State};
 /// Serves `state` on `127.0.0.1:PORT` inside the network namespace of process `leader`; the
 /// returned server's `url` is valid inside the guest.
 pub fn serve_in(leader: u32, state: State) -> Server {
+    serve_in_at(leader, state, 0)
+}
+
+/// [`serve_in`] on a fixed port (0: any), for settings that must stay valid across reboots.
+pub fn serve_in_at(leader: u32, state: State, port: u16) -> Server {
     let ns = File::open(format!("/proc/{leader}/ns/net"))
         .unwrap_or_else(|e| panic!("cannot open the guest's network namespace: {e}"));
     let listener = std::thread::spawn(move || -> std::io::Result<TcpListener> {
@@ -23,7 +28,7 @@ pub fn serve_in(leader: u32, state: State) -> Server {
         if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
-        TcpListener::bind("127.0.0.1:0")
+        TcpListener::bind(("127.0.0.1", port))
     })
     .join()
     .expect("the binding thread panicked")

@@ -17,16 +17,21 @@ pub struct Vpc {
 impl Vpc {
     /// Creates the pairs and moves each guest end into the namespace of process `leader`.
     pub fn attach(leader: u32, nics: &[(&str, &str)]) -> Vpc {
-        let ns = Netns::new();
-        let target = leader.to_string();
+        let vpc = Vpc { ns: Netns::new() };
         for (ifname, mac) in nics {
-            let peer = peer_name(ifname);
-            ns.ip(&[
-                "link", "add", ifname, "address", mac, "type", "veth", "peer", "name", &peer,
-            ]);
-            ns.ip(&["link", "set", ifname, "netns", &target]);
-            ns.ip(&["link", "set", &peer, "up"]);
+            vpc.plug(leader, ifname, mac);
         }
-        Vpc { ns }
+        vpc
+    }
+
+    /// One more NIC into a running guest: a hot-plug (the guest's udev sees an `add`).
+    pub fn plug(&self, leader: u32, ifname: &str, mac: &str) {
+        let peer = peer_name(ifname);
+        self.ns.ip(&[
+            "link", "add", ifname, "address", mac, "type", "veth", "peer", "name", &peer,
+        ]);
+        self.ns
+            .ip(&["link", "set", ifname, "netns", &leader.to_string()]);
+        self.ns.ip(&["link", "set", &peer, "up"]);
     }
 }

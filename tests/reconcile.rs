@@ -1,0 +1,562 @@
+//! Writing converges (issue 9 §1): the files enicfg generated earlier that the description no
+//! longer renders are removed — a dropped address, a dropped NIC, a change of backend — and
+//! nothing enicfg did not generate is ever removed. Excluded interfaces keep their files. Runs
+//! on one ROOT serialize on a lock, and a run killed at any moment leaves either the old files,
+//! the new ones, or a journal that the next run completes. Everything happens in temp roots.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const ENICFG: &str = env!("CARGO_BIN_EXE_enicfg");
+
+fn enicfg(args: &[&str]) -> Output {
+    Command::new(ENICFG).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = enicfg(args);
+    assert!(
+        out.status.success(),
+        "enicfg {args:?} failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Every regular file under ROOT/etc, path -> contents.
+fn etc_files(root: &Path) -> BTreeMap<String, String> {
+    fn walk(dir: &Path, base: &Path, out: &mut BTreeMap<String, String>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else {
+                let rel = p.strip_prefix(base).unwrap().display().to_string();
+                out.insert(
+                    format!("/{rel}"),
+                    fs::read_to_string(&p).unwrap_or_default(),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&root.join("etc"), root, &mut out);
+    out
+}
+
+fn write_desc(dir: &Path, name: &str, yaml: &str) -> String {
+    let p = dir.join(name);
+    fs::write(&p, yaml).unwrap();
+    p.display().to_string()
+}
+
+const TWO_IPS_AND_ROUTE: &str = "interfaces:
+  - name: eth1
+    mac: \"00:16:3e:00:00:01\"
+    ipv4:
+      addresses: [10.0.2.5/24, 10.0.2.6, 10.0.2.7]
+      gateway: 10.0.2.1
+    routes:
+      - { to: 192.168.0.0/16, via: 10.0.2.1 }
+    policy_routing: { table: 1001 }
+";
+
+const ONE_IP: &str = "interfaces:
+  - name: eth1
+    mac: \"00:16:3e:00:00:01\"
+    ipv4:
+      addresses: [10.0.2.5/24]
+      gateway: 10.0.2.1
+    policy_routing: { table: 1001 }
+";
+
+/// Shrinking a description on centos:7: the rule file loses the dropped addresses' rules and
+/// the route file, which no longer has anything to say, is removed.
+#[test]
+fn a_shrunk_description_leaves_no_stale_rule_or_route() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    let big = write_desc(tmp.path(), "big.yaml", TWO_IPS_AND_ROUTE);
+    let small = write_desc(tmp.path(), "small.yaml", ONE_IP);
+    ok(&[
+        "write", "--input", &big, "--distro", "centos:7", "--root", r,
+    ]);
+    let dir = "/etc/sysconfig/network-scripts";
+    let before = etc_files(&root);
+    assert!(before[&format!("{dir}/rule-eth1")].contains("from 10.0.2.6 table 1001"));
+    assert!(before.contains_key(&format!("{dir}/route-eth1")));
+
+    let dry = ok(&[
+        "write",
+        "--input",
+        &small,
+        "--distro",
+        "centos:7",
+        "--root",
+        r,
+        "--dry-run",
+    ]);
+    assert!(dry.contains("-from 10.0.2.6 table 1001"), "{dry}");
+    assert_eq!(etc_files(&root), before, "--dry-run wrote something");
+
+    let out = ok(&[
+        "write", "--input", &small, "--distro", "centos:7", "--root", r,
+    ]);
+    let after = etc_files(&root);
+    assert!(
+        !after[&format!("{dir}/rule-eth1")].contains("10.0.2.6"),
+        "{out}"
+    );
+    assert!(!after[&format!("{dir}/rule-eth1")].contains("10.0.2.7"));
+    // Exactly what a fresh write of the small description gives.
+    let fresh = tmp.path().join("fresh");
+    ok(&[
+        "write",
+        "--input",
+        &small,
+        "--distro",
+        "centos:7",
+        "--root",
+        fresh.to_str().unwrap(),
+    ]);
+    assert_eq!(after, etc_files(&fresh), "{out}");
+    assert!(
+        ok(&[
+            "write", "--input", &small, "--distro", "centos:7", "--root", r
+        ])
+        .starts_with("nothing to change")
+    );
+}
+
+/// Eight NICs, then one, on Amazon Linux 2023 (networkd): eth2..eth8's files go; a file enicfg
+/// did not generate stays, even with an enicfg-like name.
+#[test]
+fn eight_nics_to_one_removes_seven_files_and_keeps_foreign_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    let eight = common::fixture("eni/eight-nics.yaml").display().to_string();
+    ok(&[
+        "write",
+        "--input",
+        &eight,
+        "--distro",
+        "amzn:2023",
+        "--root",
+        r,
+    ]);
+    let dir = root.join("etc/systemd/network");
+    fs::write(dir.join("05-enicfg-eth9.network"), "[Match]\nName=eth9\n").unwrap();
+    fs::write(dir.join("50-user.network"), "[Match]\nName=eth0\n").unwrap();
+    let one = write_desc(tmp.path(), "one.yaml", ONE_IP);
+    let out = ok(&[
+        "write",
+        "--input",
+        &one,
+        "--distro",
+        "amzn:2023",
+        "--root",
+        r,
+    ]);
+    for n in 2..=8 {
+        assert!(
+            out.contains(&format!(
+                "removed {}/05-enicfg-eth{n}.network",
+                dir.display()
+            )),
+            "{out}"
+        );
+        assert!(!dir.join(format!("05-enicfg-eth{n}.network")).exists());
+    }
+    assert!(dir.join("05-enicfg-eth1.network").exists());
+    assert!(
+        dir.join("05-enicfg-eth9.network").exists(),
+        "a foreign file was removed"
+    );
+    assert!(dir.join("50-user.network").exists());
+}
+
+/// centos:8 (ifcfg read by NetworkManager), then `--backend nm-keyfile`: one profile remains.
+#[test]
+fn a_change_of_backend_leaves_one_profile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    let full = common::fixture("eni/full-secondary.yaml")
+        .display()
+        .to_string();
+    ok(&[
+        "write", "--input", &full, "--distro", "centos:8", "--root", r,
+    ]);
+    assert!(
+        root.join("etc/sysconfig/network-scripts/ifcfg-eth1")
+            .exists()
+    );
+    let out = ok(&[
+        "write",
+        "--input",
+        &full,
+        "--backend",
+        "nm-keyfile",
+        "--root",
+        r,
+    ]);
+    let files: Vec<String> = etc_files(&root).into_keys().collect();
+    assert_eq!(
+        files,
+        vec!["/etc/NetworkManager/system-connections/enicfg-eth1.nmconnection".to_owned()],
+        "{out}"
+    );
+    // NetworkManager is told to forget the ifcfg profile before it loads the keyfile.
+    let apply = out.lines().find(|l| l.starts_with("apply with: ")).unwrap();
+    let forget = apply
+        .find("nmcli connection load /etc/sysconfig/network-scripts/ifcfg-eth1")
+        .unwrap_or_else(|| panic!("{out}"));
+    let load = apply
+        .find("nmcli connection load /etc/NetworkManager/system-connections/enicfg-eth1")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(forget < load, "{apply}");
+}
+
+/// `--exclude` by name or MAC: the interface is not rendered, and its earlier files stay.
+#[test]
+fn excluded_interfaces_keep_their_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    let eight = common::fixture("eni/eight-nics.yaml").display().to_string();
+    ok(&[
+        "write",
+        "--input",
+        &eight,
+        "--distro",
+        "amzn:2023",
+        "--root",
+        r,
+    ]);
+    let dir = root.join("etc/systemd/network");
+    let eth3 = fs::read_to_string(dir.join("05-enicfg-eth3.network")).unwrap();
+    let out = ok(&[
+        "write",
+        "--input",
+        &eight,
+        "--distro",
+        "amzn:2023",
+        "--root",
+        r,
+        "--exclude",
+        "eth2",
+        "--exclude",
+        "00:16:3E:0B:00:03",
+    ]);
+    assert!(out.starts_with("nothing to change"), "{out}");
+    let one = write_desc(tmp.path(), "one.yaml", ONE_IP);
+    ok(&[
+        "write",
+        "--input",
+        &one,
+        "--distro",
+        "amzn:2023",
+        "--root",
+        r,
+        "--exclude",
+        "eth2",
+        "--exclude",
+        "00:16:3e:0b:00:03",
+    ]);
+    assert!(dir.join("05-enicfg-eth2.network").exists());
+    assert_eq!(
+        fs::read_to_string(dir.join("05-enicfg-eth3.network")).unwrap(),
+        eth3
+    );
+    assert!(!dir.join("05-enicfg-eth4.network").exists());
+    let bad = enicfg(&["write", "--input", &one, "--root", r, "--exclude", "zz:1"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+}
+
+/// Runs on one ROOT serialize: eight concurrent writes of two different descriptions (two
+/// backends) end with exactly one description's files, and no journal.
+#[test]
+fn concurrent_writes_serialize() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap().to_owned();
+    let eight = common::fixture("eni/eight-nics.yaml").display().to_string();
+    let one = write_desc(tmp.path(), "one.yaml", ONE_IP);
+    let expected: Vec<BTreeMap<String, String>> = [(&eight, "networkd"), (&one, "nm-keyfile")]
+        .iter()
+        .map(|(input, backend)| {
+            let fresh = tempfile::tempdir().unwrap();
+            let fr = fresh.path().join("r");
+            ok(&[
+                "write",
+                "--input",
+                input,
+                "--backend",
+                backend,
+                "--root",
+                fr.to_str().unwrap(),
+            ]);
+            etc_files(&fr)
+        })
+        .collect();
+    for round in 0..3 {
+        let children: Vec<_> = (0..8)
+            .map(|i| {
+                let (input, backend) = if i % 2 == 0 {
+                    (&eight, "networkd")
+                } else {
+                    (&one, "nm-keyfile")
+                };
+                Command::new(ENICFG)
+                    .args([
+                        "write",
+                        "--input",
+                        input,
+                        "--backend",
+                        backend,
+                        "--root",
+                        &r,
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", text(&out.stderr));
+        }
+        let now = etc_files(&root);
+        assert!(
+            expected.contains(&now),
+            "round {round}: a mix of two descriptions: {:?}",
+            now.keys().collect::<Vec<_>>()
+        );
+        assert!(!root.join("var/lib/enicfg/journal.json").exists());
+    }
+}
+
+/// SIGKILL at any moment: what is left is the old set, the new set, or a journal; the next run
+/// completes the journal ("completing the write interrupted at ...") and then has nothing to
+/// change. The kill delays sweep the whole run, so every phase is hit.
+#[test]
+fn a_killed_write_is_completed_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap().to_owned();
+    let a = common::fixture("eni/eight-nics.yaml").display().to_string();
+    let b = write_desc(tmp.path(), "one.yaml", TWO_IPS_AND_ROUTE);
+    let set = |input: &str, distro: &str| {
+        let fresh = tempfile::tempdir().unwrap();
+        let fr = fresh.path().join("r");
+        ok(&[
+            "write",
+            "--input",
+            input,
+            "--distro",
+            distro,
+            "--root",
+            fr.to_str().unwrap(),
+        ]);
+        etc_files(&fr)
+    };
+    // centos:7 (ifcfg + route + rule files per NIC) and amzn:2023 (networkd): a kill between
+    // two files of one NIC, or between two backends, is possible.
+    let targets = [
+        (&a, "centos:7"),
+        (&b, "amzn:2023"),
+        (&b, "centos:7"),
+        (&a, "amzn:2023"),
+    ];
+    let sets: Vec<_> = targets.iter().map(|(i, d)| set(i, d)).collect();
+    ok(&["write", "--input", &a, "--distro", "centos:7", "--root", &r]);
+    // How long a whole run takes here, so the kill delays sweep 0..120 % of it on any machine.
+    let mut span = Duration::ZERO;
+    for (input, distro) in [targets[1], targets[0]] {
+        let t = std::time::Instant::now();
+        ok(&["write", "--input", input, "--distro", distro, "--root", &r]);
+        span = span.max(t.elapsed());
+    }
+    let (mut journals, mut killed, mut whole) = (0, 0, 0);
+    for i in 0..120u64 {
+        let (from, to) = (i as usize % 4, (i as usize + 1) % 4);
+        let (input, distro) = targets[to];
+        let mut child = Command::new(ENICFG)
+            .args(["write", "--input", input, "--distro", distro, "--root", &r])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(span * ((i as u32 * 37) % 121) / 100);
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.success() {
+            whole += 1;
+        } else {
+            killed += 1;
+        }
+        // Temporary files (`.NAME.enicfg-tmp`) are read by no stack: not part of the state.
+        let mut now = etc_files(&root);
+        now.retain(|p, _| !p.ends_with(".enicfg-tmp"));
+        let journal = root.join("var/lib/enicfg/journal.json").exists();
+        if journal {
+            journals += 1;
+        } else {
+            assert!(
+                now == sets[from] || now == sets[to],
+                "run {i}: killed with no journal, and the files are neither the old nor the new set: {:?}",
+                now.keys().collect::<Vec<_>>()
+            );
+        }
+        // The next run (same target) completes whatever was interrupted.
+        let out = ok(&["write", "--input", input, "--distro", distro, "--root", &r]);
+        if journal {
+            assert!(out.contains("completing the write interrupted at"), "{out}");
+        }
+        assert_eq!(etc_files(&root), sets[to], "run {i}: {out}");
+        assert!(!root.join("var/lib/enicfg/journal.json").exists());
+    }
+    eprintln!("kill test: {killed} killed ({journals} with a journal), {whole} finished");
+    assert!(
+        killed > 0 && whole > 0,
+        "the kill delays never hit (killed {killed}, whole {whole})"
+    );
+}
+
+/// `enicfg clean` before capturing an image: every generated file goes, every file enicfg
+/// changed gets its original back (`/etc/network/interfaces` without the appended include),
+/// enicfg's state directory goes, and files enicfg did not generate stay. `--dry-run` changes
+/// nothing; a second clean has nothing to do.
+#[test]
+fn clean_leaves_the_image_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    fs::create_dir_all(root.join("etc/network")).unwrap();
+    fs::create_dir_all(root.join("etc/systemd/network")).unwrap();
+    let original = "auto lo\niface lo inet loopback\n";
+    fs::write(root.join("etc/network/interfaces"), original).unwrap();
+    fs::write(
+        root.join("etc/systemd/network/50-user.network"),
+        "[Match]\nName=eth0\n",
+    )
+    .unwrap();
+    let before = etc_files(&root);
+    let eight = common::fixture("eni/eight-nics.yaml").display().to_string();
+    let full = common::fixture("eni/full-secondary.yaml")
+        .display()
+        .to_string();
+    ok(&[
+        "write",
+        "--input",
+        &full,
+        "--backend",
+        "ifupdown",
+        "--root",
+        r,
+    ]);
+    assert_ne!(
+        fs::read_to_string(root.join("etc/network/interfaces")).unwrap(),
+        original,
+        "the include line was expected"
+    );
+    // Files of another backend too (a change of backend leaves none, so write them by hand
+    // into a second directory through a second root's write and copy).
+    let other = tmp.path().join("other");
+    ok(&[
+        "write",
+        "--input",
+        &eight,
+        "--backend",
+        "networkd",
+        "--root",
+        other.to_str().unwrap(),
+    ]);
+    for e in fs::read_dir(other.join("etc/systemd/network")).unwrap() {
+        let p = e.unwrap().path();
+        fs::copy(
+            &p,
+            root.join("etc/systemd/network")
+                .join(p.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    let dirty = etc_files(&root);
+    let dry = ok(&["clean", "--root", r, "--dry-run"]);
+    assert!(dry.contains("+++ /dev/null"), "{dry}");
+    assert!(dry.contains("var/lib/enicfg will be removed"), "{dry}");
+    assert_eq!(etc_files(&root), dirty, "--dry-run changed something");
+
+    let out = ok(&["clean", "--root", r]);
+    assert_eq!(etc_files(&root), before, "{out}");
+    assert!(!root.join("var/lib/enicfg").exists(), "{out}");
+    assert!(out.contains("restored "), "{out}");
+    let again = ok(&["clean", "--root", r]);
+    assert!(again.starts_with("nothing to clean"), "{again}");
+}
+
+/// The hotplug settings' `exclude:` list holds for manual runs too.
+#[test]
+fn the_settings_file_excludes_for_every_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    fs::create_dir_all(root.join("etc/enicfg")).unwrap();
+    fs::write(
+        root.join("etc/enicfg/enicfg.yaml"),
+        "imds: aws\nexclude: [eth2, \"00:16:3E:0B:00:03\"]\n",
+    )
+    .unwrap();
+    let eight = common::fixture("eni/eight-nics.yaml").display().to_string();
+    let out = enicfg(&[
+        "write",
+        "--input",
+        &eight,
+        "--distro",
+        "amzn:2023",
+        "--root",
+        r,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("eth2 is excluded") && err.contains("eth3 is excluded"),
+        "{err}"
+    );
+    let dir = root.join("etc/systemd/network");
+    assert!(!dir.join("05-enicfg-eth2.network").exists());
+    assert!(!dir.join("05-enicfg-eth3.network").exists());
+    assert!(dir.join("05-enicfg-eth4.network").exists());
+    fs::write(root.join("etc/enicfg/enicfg.yaml"), "imds: aws\nbogus: 1\n").unwrap();
+    let out = enicfg(&[
+        "write",
+        "--input",
+        &eight,
+        "--distro",
+        "amzn:2023",
+        "--root",
+        r,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("etc/enicfg/enicfg.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
