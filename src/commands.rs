@@ -135,9 +135,10 @@ fn cmd_write(args: &WriteArgs) -> Result<String> {
     write_run(args, None)
 }
 
-/// `write`, with `--restart`'s apply and verification limited to `scope` when given (a
-/// hot-plugged NIC: the files of every NIC are reconciled, but only that one is re-applied).
-fn write_run(args: &WriteArgs, scope: Option<&str>) -> Result<String> {
+/// `write`, with `--restart`'s apply and verification limited to the interfaces in `scope`
+/// when given (a hot-plugged NIC: the files of every NIC are reconciled, but only that one is
+/// re-applied; at boot, the NICs that are attached).
+fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
     if args.restart && args.root != Path::new("/") {
         return Err(UsageError(format!(
             "--restart runs the apply commands on this machine, so it needs --root / (got {})",
@@ -278,18 +279,19 @@ fn write_run(args: &WriteArgs, scope: Option<&str>) -> Result<String> {
             };
             let done = match scope {
                 None => apply::apply(&config, &rendered.commands.interface, &plan, opts)?,
-                Some(nic) => {
+                Some(nics) => {
                     let only = Config {
                         interfaces: config
                             .interfaces
                             .iter()
-                            .filter(|i| i.name.as_str() == nic)
+                            .filter(|i| nics.iter().any(|n| n == i.name.as_str()))
                             .cloned()
                             .collect(),
                     };
                     if only.interfaces.is_empty() {
                         format!(
-                            "{nic} is not among the described interfaces (the primary, or not listed): left alone\n"
+                            "{} not among the described interfaces (the primary, or not listed): nothing to apply\n",
+                            nics.join(", ")
                         )
                     } else {
                         let cmds = render(&only, &detection, &args.root)?.commands.interface;
@@ -622,8 +624,18 @@ fn cmd_hotplug(args: &HotplugArgs) -> Result<String> {
         no_rollback: false,
         settle_timeout: None,
     };
-    let scope = (args.action == HotplugAction::Add).then_some(nic.as_str());
-    write_run(&write, scope)
+    // A hot-plugged NIC is applied alone; at boot, every NIC that is attached (a description
+    // file may list NICs that are not, yet).
+    let scope: Vec<String> = if args.action == HotplugAction::Add {
+        vec![nic]
+    } else {
+        source::metadata::sysfs_macs(root)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, _, _)| name)
+            .collect()
+    };
+    write_run(&write, Some(&scope))
 }
 
 /// A NIC went: its files go (with their stacks' after-commands) and the rules enicfg applied
