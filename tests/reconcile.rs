@@ -560,3 +560,33 @@ fn the_settings_file_excludes_for_every_run() {
         text(&out.stderr)
     );
 }
+
+/// centos:7 then rocky:8 on one root (an in-place upgrade, or a changed detection): enicfg's own
+/// `rule-eth1` from the first write would make NetworkManager's ifcfg-rh plugin ignore every
+/// rule and route of the rocky:8 profile (issue 13 §2), so it must go; the profile carries the
+/// rules as ROUTING_RULE keys instead.
+#[test]
+fn centos7_to_rocky8_leaves_no_rule_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    let full = common::fixture("eni/full-secondary.yaml")
+        .display()
+        .to_string();
+    ok(&[
+        "write", "--input", &full, "--distro", "centos:7", "--root", r,
+    ]);
+    let dir = root.join("etc/sysconfig/network-scripts");
+    assert!(dir.join("rule-eth1").exists() && dir.join("rule6-eth1").exists());
+    let out = ok(&[
+        "write", "--input", &full, "--distro", "rocky:8", "--root", r,
+    ]);
+    for f in ["rule-eth1", "rule6-eth1"] {
+        assert!(
+            !dir.join(f).exists(),
+            "{f} left after the rocky:8 write:\n{out}"
+        );
+    }
+    let ifcfg = fs::read_to_string(dir.join("ifcfg-eth1")).unwrap();
+    assert!(ifcfg.contains("ROUTING_RULE_1="), "{ifcfg}");
+}
