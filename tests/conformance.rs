@@ -332,9 +332,9 @@ fn conformance(fixture_name: &str) {
         "ifcfg-rh (network-scripts, NetworkManager ifcfg-rh plugin)",
         "ifcfg-suse (wicked)",
     ] {
-        eprintln!(
+        report(format!(
             "CONFORMANCE {fixture_name} {stack}: cannot run on this OS (not packaged); judged by tests/ifcfg.rs"
-        );
+        ));
     }
     assert!(
         !states.is_empty(),
@@ -345,7 +345,19 @@ fn conformance(fixture_name: &str) {
         return;
     }
     let want = expected_state_all(&config.interfaces);
+    let stem = fixture_name
+        .rsplit_once('.')
+        .map_or(fixture_name, |(s, _)| s);
+    let by_hand = common::oracle::load(stem);
     for (runner, state) in &states {
+        if let Some(by_hand) = &by_hand {
+            assert_eq!(
+                common::oracle::canonical(state),
+                *by_hand,
+                "{fixture_name}: {runner:?} reached another kernel state than the one written by hand in {}",
+                common::oracle::path(stem).display()
+            );
+        }
         assert_eq!(
             state, &want,
             "{fixture_name}: {runner:?} reached another kernel state than the model's"
@@ -397,6 +409,38 @@ conformance! {
     tencent_symmetric_routing => "tencent-symmetric-routing.yaml",
     thirty_secondary_ips => "thirty-secondary-ips.yaml",
     two_nics_same_subnet => "two-nics-same-subnet.yaml",
+}
+
+/// Every seed scenario has a kernel state written by hand (`tests/fixtures/expected/`), and
+/// every such file belongs to a scenario in the suite.
+#[test]
+fn seed_scenarios_have_hand_written_states() {
+    for stem in common::oracle::REQUIRED {
+        let text = common::oracle::load(stem)
+            .unwrap_or_else(|| panic!("{} is missing", common::oracle::path(stem).display()));
+        let titles: Vec<&str> = text.lines().filter(|l| l.starts_with("== ")).collect();
+        assert_eq!(
+            titles,
+            [
+                "== addr ==",
+                "== link ==",
+                "== route (all tables) ==",
+                "== rule4 ==",
+                "== rule6 =="
+            ],
+            "{stem}: sections"
+        );
+    }
+    for e in fs::read_dir(common::fixture("expected")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".txt") else {
+            continue;
+        };
+        assert!(
+            common::fixture(&format!("eni/{stem}.yaml")).exists(),
+            "{name} names no scenario fixture"
+        );
+    }
 }
 
 /// The stacks this suite cannot run must really be absent: the day Debian packages one of

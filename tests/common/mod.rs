@@ -13,6 +13,7 @@ pub mod ifupdown;
 pub mod imds;
 pub mod networkd;
 pub mod nm;
+pub mod oracle;
 pub mod snap;
 pub mod static_bin;
 
