@@ -67,3 +67,47 @@ pub fn canonical(state: &str) -> String {
     flush(&mut out, &mut section, sorted);
     out
 }
+
+/// Replaces the addresses dnsmasq leases (`tests/common/dnsmasq.rs`: 10.0.2.100-199 and
+/// 2001:db8:2::100-1ff) with `LEASE` on address lines: the only part of a DHCP state no stack
+/// decides (`eth1 inet 10.0.2.LEASE/24`). Everything else — prefix lengths, routes and their
+/// metrics, rules — is compared as it is, except one route: a host route to the leased
+/// address itself (`2001:db8:2::1ab dev eth3`, which NetworkManager and dhclient add for a
+/// DHCPv6 /128 and networkd does not) is dropped, like the `local` route the kernel already
+/// has for every own address.
+pub fn mask_leases(state: &str) -> String {
+    let mut out = String::new();
+    for line in state.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        if f.get(1) == Some(&"dev") && is_leased(f[0].trim_end_matches("/128")) {
+            continue;
+        }
+        let masked = match f.as_slice() {
+            [dev, fam @ ("inet" | "inet6"), addr] => {
+                let (ip, len) = addr.split_once('/').unwrap_or((addr, ""));
+                let leased = is_leased(ip);
+                let net = if *fam == "inet" {
+                    "10.0.2."
+                } else {
+                    "2001:db8:2::"
+                };
+                leased.then(|| format!("{dev} {fam} {net}LEASE/{len}"))
+            }
+            _ => None,
+        };
+        out.push_str(masked.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether an address is one dnsmasq leases.
+fn is_leased(ip: &str) -> bool {
+    ip.strip_prefix("10.0.2.")
+        .and_then(|h| h.parse::<u8>().ok())
+        .is_some_and(|h| (100..=199).contains(&h))
+        || ip
+            .strip_prefix("2001:db8:2::")
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
+            .is_some_and(|h| (0x100..=0x1ff).contains(&h))
+}
