@@ -1,7 +1,8 @@
 //! Cross-stack conformance: every backend whose network stack runs here, applied by the real
 //! software in a throw-away network namespace, must reach the state the description means —
-//! judged by `enicfg verify` inside the namespace — and every stack must reach the *same*
-//! kernel state for a fixture (addresses, routes of all tables, rules).
+//! judged by `enicfg verify` inside the namespace — and every stack must reach the kernel
+//! state written by hand for the fixture (`tests/fixtures/expected/`, when there is one), the
+//! model's (static fixtures) and the *same* state as every other stack (DHCP leases masked).
 //!
 //! Every link of every case carries router advertisements with a SLAAC prefix and a default
 //! router (dnsmasq `--enable-ra`, see `tests/common/dnsmasq.rs`), as an IPv6-enabled cloud VPC
@@ -13,7 +14,7 @@
 //! get dnsmasq in a peer namespace. What cannot run here is said per case, loudly: RHEL
 //! network-scripts, NetworkManager's ifcfg-rh plugin and wicked are not packaged for Debian
 //! (their formats are judged by the strict readers in `tests/ifcfg.rs`), and
-//! [`unrunnable_stacks_are_really_absent`] fails the day they become available. A fixture a
+//! [`unrunnable_stacks_are_really_absent`] fails the day one is installed on the test machine. A fixture a
 //! format cannot express is reported with the backend's own "cannot express" error.
 
 mod common;
