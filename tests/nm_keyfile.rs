@@ -178,6 +178,15 @@ fn check_profile(nm: &NetworkManager, iface: &Interface) {
                 never_default,
                 "{ctx}"
             );
+            // A secondary DHCPv4 NIC takes no route from the lease (option 121 included), as
+            // with networkd's UseRoutes=no.
+            let secondary_dhcp4 =
+                family == Family::Ipv4 && iface.is_dhcp(family) && !iface.default_route;
+            assert_eq!(
+                field(&f, &format!("{key}.ignore-auto-routes")),
+                if secondary_dhcp4 { "yes" } else { "no" },
+                "{ctx}"
+            );
         }
         // Routes: what NM holds (`DEST [GW] [METRIC] [table=T]`, plus `gateway`) must be the
         // model's routes of this family, every table included.
@@ -530,6 +539,8 @@ fn nm_dhcp_secondary_gets_no_default_route() {
     let addrs = section(&state, "addr");
     assert_eq!(addrs.len(), 1, "{state}");
     assert!(addrs[0].starts_with("eth1 inet 10.0.2.1"), "{state}");
+    // dnsmasq sends 192.168.0.0/16 and the default route as classless routes (option 121):
+    // ignore-auto-routes drops them, as networkd, netplan and ifupdown do.
     let routes = section(&state, "route (all tables)");
     assert_eq!(routes, vec!["10.0.2.0/24 dev eth1 metric 200"], "{state}");
 }

@@ -1,5 +1,6 @@
 //! Debian ifupdown (`interfaces(5)`, ifupdown 0.8): one stanza file per interface under
-//! `/etc/network/interfaces.d/`, plus a dhclient enter hook per secondary DHCP interface.
+//! `/etc/network/interfaces.d/`, plus a dhclient enter hook per DHCPv4 interface that is
+//! secondary or has a metric.
 //!
 //! What this module owns:
 //! - choosing the stanza file name so the include directive actually present in ROOT's
@@ -58,12 +59,18 @@ struct StanzaFile {
     stanzas: Vec<Stanza>,
 }
 
-/// The dhclient enter hook that keeps a secondary NIC's DHCP routers out of the main table.
+/// The dhclient enter hook that keeps a secondary NIC's DHCP routes (routers and RFC 3442
+/// classless routes) out of the kernel and puts the interface's metric on the lease's subnet
+/// route.
 #[derive(Template)]
 #[template(path = "ifupdown/dhclient-enter-hook.txt", escape = "none")]
 struct DhclientHook {
     header: String,
     name: String,
+    /// A NIC without the main default route: drop every DHCP route (routers, classless).
+    secondary: bool,
+    /// The interface's metric, for the subnet route of the lease.
+    metric: Option<u32>,
 }
 
 /// `/etc/network/interfaces` with our `source` lines appended.
@@ -125,10 +132,12 @@ impl Backend for Ifupdown {
                 mode: 0o644,
                 contents,
             });
-            if iface.is_dhcp(Family::Ipv4) && !iface.default_route {
+            if iface.is_dhcp(Family::Ipv4) && (!iface.default_route || iface.metric.is_some()) {
                 let contents = DhclientHook {
                     header: header(BackendKind::Ifupdown),
                     name: name.to_owned(),
+                    secondary: !iface.default_route,
+                    metric: iface.metric,
                 }
                 .render()
                 .with_context(|| format!("failed to render the dhclient hook of {name}"))?;

@@ -148,6 +148,8 @@ struct FamilyView {
     addresses: Vec<(usize, String)>,
     gateway: Option<String>,
     never_default: Option<bool>,
+    /// `ignore-auto-routes=true`: no route learnt from DHCP (classless routes, option 121).
+    ignore_auto_routes: Option<bool>,
     route_metric: Option<u32>,
     routes: Vec<RouteView>,
     /// `routing-ruleN` values.
@@ -178,6 +180,7 @@ impl FamilyView {
                 addresses: Vec::new(),
                 gateway: None,
                 never_default: None,
+                ignore_auto_routes: None,
                 route_metric: None,
                 routes: Vec::new(),
                 rules: Vec::new(),
@@ -245,6 +248,13 @@ impl FamilyView {
             // A secondary NIC never takes the main default route: neither from DHCP or router
             // advertisements nor from a gateway.
             never_default: Some(!iface.default_route),
+            // NOTE: never-default drops only the default route; the classless static routes of
+            // a DHCPv4 lease (option 121) would still be added. A secondary NIC takes no route
+            // from DHCP on any stack (networkd `UseRoutes=no`, netplan `use-routes: false`,
+            // ifupdown's enter hook), so it ignores them here too. IPv6 keeps its
+            // router-advertisement prefix routes, as networkd does.
+            ignore_auto_routes: (dhcp && family == Family::Ipv4 && !iface.default_route)
+                .then_some(true),
             // For DHCP the metric of the routes NetworkManager learns (default route, classless
             // routes, the subnet route) can only come from `route-metric`. Otherwise it is
             // NetworkManager's ethernet default, written out (see DEFAULT_ROUTE_METRIC).

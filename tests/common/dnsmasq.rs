@@ -6,7 +6,12 @@ use std::process::{Child, Command, Stdio};
 
 use super::Netns;
 
-/// dnsmasq serving DHCPv4 (10.0.2.100-199/24, router 10.0.2.1) on the peer of `ifname`, moved
+/// Option 121 as dnsmasq sends it: `192.168.0.0/16 via 10.0.2.1` and the default route via
+/// 10.0.2.1.
+pub const CLASSLESS_ROUTES: &str =
+    "--dhcp-option=option:classless-static-route,192.168.0.0/16,10.0.2.1,0.0.0.0/0,10.0.2.1";
+
+/// dnsmasq serving DHCPv4 (10.0.2.100-199/24, router 10.0.2.1, and [`CLASSLESS_ROUTES`]) on the peer of `ifname`, moved
 /// into a server namespace of its own (verifying.md §6.5), and router advertisements from
 /// 2001:db8:2::1/64 with a router lifetime, as an IPv6-enabled cloud VPC sends them on every NIC:
 /// with `ipv6` the managed flag and DHCPv6 (2001:db8:2::100-1ff), without it `ra-only` (a SLAAC
@@ -22,12 +27,23 @@ pub struct Dnsmasq {
 impl Dnsmasq {
     /// Moves `ifname`'s peer out of `ns` and starts dnsmasq on it.
     pub fn start(ns: &Netns, ifname: &str, ipv6: bool) -> Dnsmasq {
+        Dnsmasq::start_with(ns, ifname, ipv6, true)
+    }
+
+    /// [`Dnsmasq::start`], with `classless: false` serving option 3 alone (no option 121).
+    pub fn start_with(ns: &Netns, ifname: &str, ipv6: bool, classless: bool) -> Dnsmasq {
         let srv = Netns::new();
         let peer = super::peer_name(ifname);
         ns.ip(&["link", "set", &peer, "netns", &srv.name]);
         srv.ip(&["addr", "add", "10.0.2.1/24", "dev", &peer]);
         srv.ip(&["addr", "add", "2001:db8:2::1/64", "dev", &peer, "nodad"]);
         let mut extra: Vec<String> = vec!["--enable-ra".to_owned(), ra_param(&peer)];
+        // Classless static routes (option 121, RFC 3442) with the default route included, as
+        // OpenStack's dnsmasq and other cloud DHCP servers send them: a client that honours them
+        // must ignore option 3 (RFC 3442), so a secondary NIC must drop both.
+        if classless {
+            extra.push(CLASSLESS_ROUTES.to_owned());
+        }
         extra.push(if ipv6 {
             "--dhcp-range=2001:db8:2::100,2001:db8:2::1ff,64,1h".to_owned()
         } else {

@@ -112,6 +112,16 @@ pub fn dhcp_apply<T>(
     rendered: &Rendered,
     during: impl FnOnce(&Netns) -> T,
 ) -> (T, String) {
+    dhcp_apply_with(config, rendered, true, during)
+}
+
+/// [`dhcp_apply`]; `classless: false` makes dnsmasq send no option 121.
+pub fn dhcp_apply_with<T>(
+    config: &Config,
+    rendered: &Rendered,
+    classless: bool,
+    during: impl FnOnce(&Netns) -> T,
+) -> (T, String) {
     let iface = &config.interfaces[0];
     let name = iface.name.as_str();
     let tmp = tempfile::tempdir().unwrap();
@@ -128,20 +138,22 @@ pub fn dhcp_apply<T>(
         .interfaces
         .iter()
         .any(|i| i.is_dhcp(enicfg::model::Family::Ipv6));
-    let _dnsmasq = super::dnsmasq::Dnsmasq::start(&ns, name, dhcp6);
+    let _dnsmasq = super::dnsmasq::Dnsmasq::start_with(&ns, name, dhcp6, classless);
 
     let ready = tmp.path().join("ready");
+    let log = tmp.path().join("ifup.log");
     let go = tmp.path().join("go");
     let script = format!(
         "set -e; mount -t tmpfs tmpfs /var/lib/dhcp; mount -t tmpfs tmpfs /run; \
          mount --bind '{hooks}' /etc/dhcp/dhclient-enter-hooks.d; \
-         ifup -v --no-scripts -i '{main}' --state-dir '{state}' {name}; touch '{ready}'; \
+         ifup -v --no-scripts -i '{main}' --state-dir '{state}' {name} >'{log}' 2>&1; touch '{ready}'; \
          while [ ! -e '{go}' ]; do sleep 0.1; done; \
          ifdown -v --force --no-scripts -i '{main}' --state-dir '{state}' {name}",
         hooks = hooks.display(),
         main = main.display(),
         state = state.display(),
         ready = ready.display(),
+        log = log.display(),
         go = go.display(),
     );
     let mut child = ns
@@ -166,6 +178,40 @@ pub fn dhcp_apply<T>(
             "timed out waiting for the DHCP lease"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+    // ifup exits 0 after a failed `up` command or a dhclient that got no lease (interfaces(5)),
+    // so its exit status proves nothing: judge it by its messages and by the state it left.
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("Error") || l.contains("failed"))
+        .collect();
+    assert!(errors.is_empty(), "ifup {name}: {errors:?}\n{text}");
+    let families = [
+        (enicfg::model::Family::Ipv4, format!("{name} inet ")),
+        (
+            enicfg::model::Family::Ipv6,
+            format!("{name} inet6 2001:db8:2::"),
+        ),
+    ];
+    let start = Instant::now();
+    loop {
+        let state = ns.state(&[name]);
+        let missing: Vec<&String> = families
+            .iter()
+            .filter(|(f, _)| iface.is_dhcp(*f))
+            .map(|(_, prefix)| prefix)
+            .filter(|prefix| !state.lines().any(|l| l.starts_with(prefix.as_str())))
+            .collect();
+        if missing.is_empty() && state.contains(&format!("{name}: mtu ")) && state.contains(" up\n")
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "ifup {name} exited 0 but left no lease ({missing:?}):\n{state}\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
     let result = during(&ns);
     fs::write(&go, "").unwrap();

@@ -13,6 +13,7 @@ pub mod ifupdown;
 pub mod imds;
 pub mod networkd;
 pub mod nm;
+pub mod oracle;
 pub mod snap;
 pub mod static_bin;
 
@@ -163,7 +164,7 @@ pub fn peer_name(ifname: &str) -> String {
 
 /// Kernel state normalized as in verifying.md §6.6: addresses, link MTU/MAC, routes of every
 /// table, IPv4 and IPv6 rules. Peers, `lo`, link-local, local/broadcast/multicast routes, the
-/// default rules and renderer noise (proto, scope, src, pref, default metrics) are dropped.
+/// default rules and renderer noise (proto, scope, src, pref, expires, default metrics) are dropped.
 pub fn kernel_state(ns: &Netns, ifnames: &[&str]) -> String {
     let mut out = String::new();
     out.push_str("== addr ==\n");
@@ -264,7 +265,10 @@ fn normalize_route(line: &str, ifnames: &[&str]) -> Option<String> {
     let mut i = 0;
     while i < f.len() {
         match f[i] {
-            "proto" | "scope" | "src" | "pref" => i += 2,
+            // `expires N` is the remaining lifetime of a route from a router advertisement
+            // (the kernel's own RA handling); NetworkManager and networkd add the same route
+            // without one.
+            "proto" | "scope" | "src" | "pref" | "expires" => i += 2,
             "onlink" | "linkdown" => i += 1,
             "metric" => {
                 let m = f.get(i + 1).copied().unwrap_or("");
