@@ -277,27 +277,57 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
                 settle,
                 rollback: !args.no_rollback,
             };
-            let done = match scope {
-                None => apply::apply(&config, &rendered.commands.interface, &plan, opts)?,
-                Some(nics) => {
-                    let only = Config {
-                        interfaces: config
-                            .interfaces
-                            .iter()
-                            .filter(|i| nics.iter().any(|n| n == i.name.as_str()))
-                            .cloned()
-                            .collect(),
-                    };
-                    if only.interfaces.is_empty() {
-                        format!(
-                            "{} not among the described interfaces (the primary, or not listed): nothing to apply\n",
-                            nics.join(", ")
-                        )
-                    } else {
-                        let cmds = render(&only, &detection, &args.root)?.commands.interface;
-                        apply::apply(&only, &cmds, &plan, opts)?
-                    }
-                }
+            let target = Config {
+                interfaces: config
+                    .interfaces
+                    .iter()
+                    .filter(|i| scope.is_none_or(|nics| nics.iter().any(|n| n == i.name.as_str())))
+                    .cloned()
+                    .collect(),
+            };
+            let done = if target.interfaces.is_empty() {
+                format!(
+                    "{} not among the described interfaces (the primary, or not listed): nothing to apply\n",
+                    scope.unwrap_or_default().join(", ")
+                )
+            } else {
+                // Apply the interfaces whose files changed or whose kernel state does not match
+                // the description; re-applying one that already matches would only bounce it
+                // (and a stack that reconfigures asynchronously would do so after we verified).
+                let changed = |name: &str| {
+                    plan.steps.iter().any(|s| {
+                        s.action != write::Action::Unchanged
+                            && backend::interface_of(&s.file.path).is_none_or(|n| n == name)
+                    })
+                };
+                let state = verify::KernelState::read(None, &target)?;
+                let mismatched: Vec<String> = verify::compare(&target, &state)
+                    .findings
+                    .into_iter()
+                    .map(|f| f.interface)
+                    .collect();
+                let to_apply = Config {
+                    interfaces: target
+                        .interfaces
+                        .iter()
+                        .filter(|i| {
+                            changed(i.name.as_str())
+                                || mismatched.iter().any(|m| m == i.name.as_str())
+                        })
+                        .cloned()
+                        .collect(),
+                };
+                let cmds = if to_apply.interfaces.is_empty() {
+                    out.push_str(
+                        "no file changed and the kernel state matches: nothing to re-apply\n",
+                    );
+                    Vec::new()
+                } else {
+                    render(&to_apply, &detection, &args.root)?
+                        .commands
+                        .interface
+                };
+                apply::apply(&target, &cmds, &plan, opts)?
             };
             out.push_str(&done);
             let record = serde_json::to_string_pretty(&apply::Applied::of(&config))?;
