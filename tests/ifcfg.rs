@@ -248,6 +248,30 @@ fn route_key(r: &KernelRoute) -> String {
     s
 }
 
+/// What both readers make of `IPV6_DEFAULTGW` for device `dev`: the gateway address.
+/// initscripts' `ipv6_set_default_route` adds no route for a link-local gateway without a
+/// `%scope` (or `IPV6_DEFAULTDEV`, which enicfg does not write), and a scope naming another
+/// device makes it skip the route for this one; NetworkManager's reader drops the `%scope`
+/// (real-readers.md; network-functions-ipv6, nms-ifcfg-rh-reader.c).
+fn ipv6_defaultgw(value: &str, dev: &str) -> Result<String, String> {
+    let (addr, scope) = match value.split_once('%') {
+        Some((a, s)) => (a, Some(s)),
+        None => (value, None),
+    };
+    let ip: std::net::Ipv6Addr = addr
+        .parse()
+        .map_err(|_| format!("IPV6_DEFAULTGW={value}: not an IPv6 address[%interface]"))?;
+    match scope {
+        None if ip.is_unicast_link_local() => Err(format!(
+            "IPV6_DEFAULTGW={value}: a link-local gateway without %{dev}: initscripts adds no route"
+        )),
+        Some(s) if s != dev => Err(format!(
+            "IPV6_DEFAULTGW={value}: scope {s} is not the device {dev}"
+        )),
+        _ => Ok(ip.to_string()),
+    }
+}
+
 /// Parses `DEST [via GW] dev DEV [metric M] [table T]` (any order after DEST) into a route key.
 fn ip_route_key(line: &str, dev: &str) -> String {
     let w: Vec<&str> = line.split_whitespace().collect();
@@ -514,6 +538,7 @@ fn rh_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), Str
         ));
     }
     if let Some(gw) = v.get("IPV6_DEFAULTGW") {
+        let gw = ipv6_defaultgw(gw, name)?;
         got.push(format!(
             "default via {gw}{}",
             metric6.map(|m| format!(" metric {m}")).unwrap_or_default()
@@ -816,6 +841,11 @@ fn ip_commands(
             ),
         ] {
             if let Some(gw) = v.get(key) {
+                let gw = if key == "IPV6_DEFAULTGW" {
+                    ipv6_defaultgw(gw, name).unwrap()
+                } else {
+                    gw.to_owned()
+                };
                 let mut a = split(&format!("default via {gw} dev {name}"));
                 if let Some(m) = metric {
                     a.extend(["metric".to_owned(), m.to_owned()]);
