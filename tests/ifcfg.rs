@@ -1241,6 +1241,49 @@ fn initscripts_ipv6_default_route_with_metric_goes_to_route6() {
     rh_semantics(&cfg.interfaces[0], Stack::NetworkManagerIfcfg, &r).unwrap();
 }
 
+/// Issue 14: a link-local IPv6 gateway (AWS's VPC router `fe80:ec2::1`), in the policy table and
+/// as the main default route. Both RH readers and wicked must bind it to the NIC: initscripts
+/// adds no route for `IPV6_DEFAULTGW=fe80:…` without `%eth1` (network-functions-ipv6), so the
+/// strict reader refuses it; the route lines carry `dev eth1`, and the kernel takes them.
+#[test]
+fn link_local_ipv6_gateway_is_bound_to_the_nic() {
+    let cfg = config_of(
+        "interfaces:\n  - name: eth1\n    ipv4: { addresses: ['10.0.2.20/24'], gateway: '10.0.2.1' }\n    ipv6: { addresses: ['2001:db8:1200:2::20/64', '2001:db8:1200:2::21/64'], gateway: 'fe80:ec2::1' }\n    default_route: true\n    policy_routing: { table: 10001 }\n",
+    );
+    let iface = &cfg.interfaces[0];
+    for stack in RH_STACKS {
+        let r = render(&cfg, stack, &RootFacts::default()).unwrap();
+        let v = read_nm(&file(&r, "ifcfg-eth1").unwrap().contents).unwrap();
+        assert_eq!(
+            v.get("IPV6_DEFAULTGW"),
+            Some("fe80:ec2::1%eth1"),
+            "{stack:?}"
+        );
+        let route6 = content_lines(&file(&r, "route6-eth1").unwrap().contents);
+        assert!(
+            route6.contains(&"default via fe80:ec2::1 dev eth1 table 10001".to_owned()),
+            "{stack:?}: {route6:?}"
+        );
+        rh_semantics(iface, stack, &r).unwrap_or_else(|e| panic!("{stack:?}: {e}"));
+        // The checker can fail: the bare link-local gateway is what initscripts ignores.
+        let mut broken = r.clone();
+        for f in &mut broken.files {
+            f.contents = f.contents.replace("fe80:ec2::1%eth1", "fe80:ec2::1");
+        }
+        let err = rh_semantics(iface, stack, &broken).unwrap_err();
+        assert!(err.contains("without %eth1"), "{stack:?}: {err}");
+    }
+    let r = render(&cfg, Stack::Wicked, &RootFacts::default()).unwrap();
+    let routes = content_lines(&file(&r, "ifroute-eth1").unwrap().contents);
+    for want in [
+        "default fe80:ec2::1 - eth1",
+        "default fe80:ec2::1 - eth1 table 10001",
+    ] {
+        assert!(routes.contains(&want.to_owned()), "{want}: {routes:?}");
+    }
+    suse_semantics(iface, Stack::Wicked, &r).unwrap();
+}
+
 #[test]
 fn other_stacks_are_refused() {
     let cfg = common::load_config(&common::fixture("eni/full-secondary.yaml"));
