@@ -156,14 +156,14 @@ fn vpc_router(router: &Netns) {
 
 /// `enicfg verify` on the same document inside the namespace, retried until it passes or the
 /// deadline (a stack reports "connected" a moment before its last route lands).
-fn verify(ns: &Netns, what: &str) {
+fn verify(ns: &Netns, input: &[String], what: &str) {
     let empty_root = tempfile::tempdir().unwrap();
     let start = Instant::now();
     loop {
         let out = Command::new(ENICFG)
-            .args(["verify", "--input"])
-            .arg(common::fixture(FIXTURE))
-            .args(["--ifname", &ifname_opt(), "--netns", &ns.name, "--root"])
+            .arg("verify")
+            .args(input)
+            .args(["--netns", &ns.name, "--root"])
             .arg(empty_root.path())
             .output()
             .unwrap();
@@ -190,20 +190,37 @@ fn ping_from(ns: &Netns, src: &str) -> std::process::Output {
 
 /// The proofs that IPv6 from each address leaves through its own table and reaches the
 /// outside, and that it depends on that table.
-fn prove_reachability(ns: &Netns, what: &str) {
+fn prove_reachability(ns: &Netns, default_route: bool, what: &str) {
     let main_default = ns.ip(&["-6", "route", "show", "table", "main", "default"]);
-    assert!(
-        main_default.trim().is_empty(),
-        "{what}: an IPv6 default route in main (router advertisements must stay off on a \
-         secondary ENI, and it has no default_route): {main_default}"
-    );
-    // Without a source address the main table decides, and it has no way out.
-    let unsourced = ns.ip_raw(&["-6", "route", "get", OUTSIDE]);
-    assert!(
-        !unsourced.status.success(),
-        "{what}: main routes {OUTSIDE}: {}",
-        String::from_utf8_lossy(&unsourced.stdout)
-    );
+    if default_route {
+        // The main default route is the model's, through the known router; none from an RA.
+        let lines: Vec<&str> = main_default.lines().collect();
+        assert!(
+            lines.len() == 1
+                && lines[0].starts_with(&format!("default via {ROUTER} dev {NAME}"))
+                && !lines[0].contains("proto ra"),
+            "{what}: the main IPv6 default route must be exactly `default via {ROUTER} dev \
+             {NAME}`: {main_default}"
+        );
+        let unsourced = ns.ip(&["-6", "route", "get", OUTSIDE]);
+        assert!(
+            unsourced.contains(&format!("via {ROUTER} dev {NAME}")),
+            "{what}: main does not route {OUTSIDE} via {ROUTER}: {unsourced}"
+        );
+    } else {
+        assert!(
+            main_default.trim().is_empty(),
+            "{what}: an IPv6 default route in main (router advertisements must stay off on a \
+             secondary ENI, and it has no default_route): {main_default}"
+        );
+        // Without a source address the main table decides, and it has no way out.
+        let unsourced = ns.ip_raw(&["-6", "route", "get", OUTSIDE]);
+        assert!(
+            !unsourced.status.success(),
+            "{what}: main routes {OUTSIDE}: {}",
+            String::from_utf8_lossy(&unsourced.stdout)
+        );
+    }
     for src in ADDRS6 {
         let got = ns.ip(&["-6", "route", "get", OUTSIDE, "from", src]);
         assert!(
@@ -218,6 +235,10 @@ fn prove_reachability(ns: &Netns, what: &str) {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+    if default_route {
+        // With a main default route the rule is not what makes the ping work.
+        return;
     }
     // The proof can fail: without its rule the second address has no way out.
     ns.ip(&[
@@ -308,18 +329,65 @@ fn networkd_with(ns: &Netns, installs: &[Install], what: &str) -> (Networkd, tem
     (networkd, logdir)
 }
 
+/// What a run applies: the model, and the `--input …` arguments `enicfg verify` reads it from.
+struct Case {
+    name: &'static str,
+    cfg: Config,
+    input: Vec<String>,
+    default_route: bool,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The AWS document, as `enicfg write --imds aws` would see it.
+fn aws_case() -> Case {
+    Case {
+        name: FIXTURE,
+        cfg: config(),
+        input: vec![
+            "--input".to_owned(),
+            common::fixture(FIXTURE).display().to_string(),
+            "--ifname".to_owned(),
+            ifname_opt(),
+        ],
+        default_route: false,
+        _dir: None,
+    }
+}
+
+/// The same NIC described by hand with `default_route: true`: the link-local router becomes
+/// the main default route too, and still nothing comes from router advertisements.
+fn default_route_case() -> Case {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("eni.yaml");
+    fs::write(
+        &path,
+        format!(
+            "interfaces:\n  - name: {NAME}\n    mac: '{MAC}'\n    ipv6:\n      addresses: ['{}/64', '{}/64']\n      gateway: '{ROUTER}'\n    default_route: true\n    policy_routing: {{ table: {TABLE} }}\n",
+            ADDRS6[0], ADDRS6[1]
+        ),
+    )
+    .unwrap();
+    Case {
+        name: "default_route: true with gateway fe80:ec2::1",
+        cfg: common::load_config(&path),
+        input: vec!["--input".to_owned(), path.display().to_string()],
+        default_route: true,
+        _dir: Some(dir),
+    }
+}
+
 /// Renders, applies with the real stack, verifies and proves reachability while it runs.
-fn run_stack(runner: Runner) {
-    let what = format!("{FIXTURE} with {runner:?}");
+fn run_stack(runner: Runner, case: Case) {
+    let what = format!("{} with {runner:?}", case.name);
     if !require_root(&what) {
         return;
     }
-    let cfg = config();
+    let cfg = &case.cfg;
     let facts = RootFacts {
         interfaces_main: Some(common::ifupdown::DEBIAN_CLOUD_MAIN.to_owned()),
         ..RootFacts::default()
     };
-    let rendered = render(&cfg, runner.stack(), &facts)
+    let rendered = render(cfg, runner.stack(), &facts)
         .unwrap_or_else(|e| panic!("{what}: cannot render: {e:#}"));
     let ns = Netns::new();
     ns.add_veth(NAME, Some(MAC));
@@ -327,8 +395,8 @@ fn run_stack(runner: Runner) {
     vpc_router(&ra.router);
     let check = |ns: &Netns| {
         wait_for_next_ra(ns, &[NAME]);
-        verify(ns, &what);
-        prove_reachability(ns, &what);
+        verify(ns, &case.input, &what);
+        prove_reachability(ns, case.default_route, &what);
     };
     match runner {
         Runner::Ifupdown => {
@@ -389,20 +457,40 @@ fn run_stack(runner: Runner) {
 
 #[test]
 fn ifupdown_routes_each_ipv6_address_through_fe80_ec2_1() {
-    run_stack(Runner::Ifupdown);
+    run_stack(Runner::Ifupdown, aws_case());
+}
+
+#[test]
+fn ifupdown_main_default_route_via_fe80_ec2_1() {
+    run_stack(Runner::Ifupdown, default_route_case());
 }
 
 #[test]
 fn netplan_routes_each_ipv6_address_through_fe80_ec2_1() {
-    run_stack(Runner::Netplan);
+    run_stack(Runner::Netplan, aws_case());
+}
+
+#[test]
+fn netplan_main_default_route_via_fe80_ec2_1() {
+    run_stack(Runner::Netplan, default_route_case());
 }
 
 #[test]
 fn networkd_routes_each_ipv6_address_through_fe80_ec2_1() {
-    run_stack(Runner::Networkd);
+    run_stack(Runner::Networkd, aws_case());
+}
+
+#[test]
+fn networkd_main_default_route_via_fe80_ec2_1() {
+    run_stack(Runner::Networkd, default_route_case());
 }
 
 #[test]
 fn networkmanager_routes_each_ipv6_address_through_fe80_ec2_1() {
-    run_stack(Runner::NetworkManager);
+    run_stack(Runner::NetworkManager, aws_case());
+}
+
+#[test]
+fn networkmanager_main_default_route_via_fe80_ec2_1() {
+    run_stack(Runner::NetworkManager, default_route_case());
 }
