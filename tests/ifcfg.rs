@@ -248,6 +248,30 @@ fn route_key(r: &KernelRoute) -> String {
     s
 }
 
+/// What both readers make of `IPV6_DEFAULTGW` for device `dev`: the gateway address.
+/// initscripts' `ipv6_set_default_route` adds no route for a link-local gateway without a
+/// `%scope` (or `IPV6_DEFAULTDEV`, which enicfg does not write), and a scope naming another
+/// device makes it skip the route for this one; NetworkManager's reader drops the `%scope`
+/// (real-readers.md; network-functions-ipv6, nms-ifcfg-rh-reader.c).
+fn ipv6_defaultgw(value: &str, dev: &str) -> Result<String, String> {
+    let (addr, scope) = match value.split_once('%') {
+        Some((a, s)) => (a, Some(s)),
+        None => (value, None),
+    };
+    let ip: std::net::Ipv6Addr = addr
+        .parse()
+        .map_err(|_| format!("IPV6_DEFAULTGW={value}: not an IPv6 address[%interface]"))?;
+    match scope {
+        None if ip.is_unicast_link_local() => Err(format!(
+            "IPV6_DEFAULTGW={value}: a link-local gateway without %{dev}: initscripts adds no route"
+        )),
+        Some(s) if s != dev => Err(format!(
+            "IPV6_DEFAULTGW={value}: scope {s} is not the device {dev}"
+        )),
+        _ => Ok(ip.to_string()),
+    }
+}
+
 /// Parses `DEST [via GW] dev DEV [metric M] [table T]` (any order after DEST) into a route key.
 fn ip_route_key(line: &str, dev: &str) -> String {
     let w: Vec<&str> = line.split_whitespace().collect();
@@ -514,6 +538,7 @@ fn rh_semantics(iface: &Interface, stack: Stack, r: &Rendered) -> Result<(), Str
         ));
     }
     if let Some(gw) = v.get("IPV6_DEFAULTGW") {
+        let gw = ipv6_defaultgw(gw, name)?;
         got.push(format!(
             "default via {gw}{}",
             metric6.map(|m| format!(" metric {m}")).unwrap_or_default()
@@ -816,6 +841,11 @@ fn ip_commands(
             ),
         ] {
             if let Some(gw) = v.get(key) {
+                let gw = if key == "IPV6_DEFAULTGW" {
+                    ipv6_defaultgw(gw, name).unwrap()
+                } else {
+                    gw.to_owned()
+                };
                 let mut a = split(&format!("default via {gw} dev {name}"));
                 if let Some(m) = metric {
                     a.extend(["metric".to_owned(), m.to_owned()]);
@@ -1209,6 +1239,49 @@ fn initscripts_ipv6_default_route_with_metric_goes_to_route6() {
     assert_eq!(v.get("IPV6_DEFAULTGW"), Some("2001:db8:9::1"));
     assert_eq!(v.get("IPV6_ROUTE_METRIC"), Some("700"));
     rh_semantics(&cfg.interfaces[0], Stack::NetworkManagerIfcfg, &r).unwrap();
+}
+
+/// Issue 14: a link-local IPv6 gateway (AWS's VPC router `fe80:ec2::1`), in the policy table and
+/// as the main default route. Both RH readers and wicked must bind it to the NIC: initscripts
+/// adds no route for `IPV6_DEFAULTGW=fe80:…` without `%eth1` (network-functions-ipv6), so the
+/// strict reader refuses it; the route lines carry `dev eth1`, and the kernel takes them.
+#[test]
+fn link_local_ipv6_gateway_is_bound_to_the_nic() {
+    let cfg = config_of(
+        "interfaces:\n  - name: eth1\n    ipv4: { addresses: ['10.0.2.20/24'], gateway: '10.0.2.1' }\n    ipv6: { addresses: ['2001:db8:1200:2::20/64', '2001:db8:1200:2::21/64'], gateway: 'fe80:ec2::1' }\n    default_route: true\n    policy_routing: { table: 10001 }\n",
+    );
+    let iface = &cfg.interfaces[0];
+    for stack in RH_STACKS {
+        let r = render(&cfg, stack, &RootFacts::default()).unwrap();
+        let v = read_nm(&file(&r, "ifcfg-eth1").unwrap().contents).unwrap();
+        assert_eq!(
+            v.get("IPV6_DEFAULTGW"),
+            Some("fe80:ec2::1%eth1"),
+            "{stack:?}"
+        );
+        let route6 = content_lines(&file(&r, "route6-eth1").unwrap().contents);
+        assert!(
+            route6.contains(&"default via fe80:ec2::1 dev eth1 table 10001".to_owned()),
+            "{stack:?}: {route6:?}"
+        );
+        rh_semantics(iface, stack, &r).unwrap_or_else(|e| panic!("{stack:?}: {e}"));
+        // The checker can fail: the bare link-local gateway is what initscripts ignores.
+        let mut broken = r.clone();
+        for f in &mut broken.files {
+            f.contents = f.contents.replace("fe80:ec2::1%eth1", "fe80:ec2::1");
+        }
+        let err = rh_semantics(iface, stack, &broken).unwrap_err();
+        assert!(err.contains("without %eth1"), "{stack:?}: {err}");
+    }
+    let r = render(&cfg, Stack::Wicked, &RootFacts::default()).unwrap();
+    let routes = content_lines(&file(&r, "ifroute-eth1").unwrap().contents);
+    for want in [
+        "default fe80:ec2::1 - eth1",
+        "default fe80:ec2::1 - eth1 table 10001",
+    ] {
+        assert!(routes.contains(&want.to_owned()), "{want}: {routes:?}");
+    }
+    suse_semantics(iface, Stack::Wicked, &r).unwrap();
 }
 
 #[test]

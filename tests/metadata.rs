@@ -168,7 +168,11 @@ fn samples_extract_what_the_reference_says() {
         "10.0.2.1",
         "AWS: subnet base + 1"
     );
-    assert_eq!(aws.ipv6.as_ref().unwrap().gateway(), None);
+    assert_eq!(
+        aws.ipv6.as_ref().unwrap().gateway().unwrap().to_string(),
+        "fe80:ec2::1",
+        "AWS: the VPC router's link-local address (issue 14)"
+    );
     assert_eq!(aws.policy_routing.unwrap().table, 10001);
     assert_eq!(aws.policy_routing.unwrap().priority, 10001);
     assert!(!aws.default_route);
@@ -408,8 +412,18 @@ fn aws_notes_say_what_was_decided() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("no IPv6 gateway"), "{err}");
-    assert!(err.contains("no policy routing"), "{err}");
+    // Issue 14: the IPv6 gateway is the VPC router's link-local address, said in a note, and
+    // an IPv6-only ENI gets its policy table like a dual-stack one.
+    assert!(
+        err.contains(
+            "AWS publishes no IPv6 gateway: using the VPC router's link-local address fe80:ec2::1"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("no policy routing"), "{err}");
+    assert!(!err.contains("reaches only their subnet"), "{err}");
+    let out = text(&out.stdout);
+    assert!(out.contains("via: \"fe80:ec2::1\""), "{out}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -123,6 +123,20 @@ fn check_rule_files(iface: &Interface, rule_files: &[(String, bool)]) -> Result<
     Ok(())
 }
 
+/// The `IPV6_DEFAULTGW` value: a link-local gateway carries its interface as `%scope`.
+///
+/// NOTE: initscripts' `ipv6_set_default_route` (network-functions-ipv6) refuses a link-local
+/// gateway without a scope or `IPV6_DEFAULTDEV` ("is link-local, but no scope or gateway device
+/// is specified") and adds no route; with `fe80:…%eth1` it runs `ip -6 route add ::/0 via
+/// fe80:… dev eth1`. NetworkManager's ifcfg-rh reader drops the `%interface` suffix and binds the
+/// gateway to the profile's device. A global gateway is written bare, as before.
+fn ipv6_defaultgw(gw: IpAddr, name: &str) -> String {
+    match gw {
+        IpAddr::V6(v6) if v6.is_unicast_link_local() => format!("{v6}%{name}"),
+        other => other.to_string(),
+    }
+}
+
 /// `ip route` arguments for a route through `dev`: `DEST [via GW] dev DEV [metric M] [table T]`.
 pub fn route_line(r: &KernelRoute, dev: &str) -> String {
     let mut s = if r.is_default() {
@@ -296,7 +310,7 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
             }
         }
         if let Some(gw) = gateway6 {
-            v.set("IPV6_DEFAULTGW", gw.to_string())?;
+            v.set("IPV6_DEFAULTGW", ipv6_defaultgw(gw, name))?;
         }
         if !initscripts {
             v.set(

@@ -112,7 +112,8 @@ struct RouteView {
     n: usize,
     /// `DEST/LEN[,GATEWAY[,METRIC]]`.
     value: String,
-    table: Option<u32>,
+    /// `routeN_options=` value (`onlink=true`, `table=T`), when any.
+    options: Option<String>,
 }
 
 impl RouteView {
@@ -132,10 +133,22 @@ impl RouteView {
             }
             (None, None) => {}
         }
+        let mut options = Vec::new();
+        // NOTE: for a route whose gateway no prefix route of its table covers, NetworkManager
+        // adds a "dependent" host route to the gateway in that table (seen here:
+        // `fe80:ec2::1/128 dev eth1 metric 100 table 10001`, a route the model does not
+        // describe). A link-local gateway is on-link by definition; `onlink=true` says so and
+        // keeps the table to the model's routes (tests/aws_ipv6.rs runs NetworkManager).
+        if matches!(route.via, Some(IpAddr::V6(v)) if v.is_unicast_link_local()) {
+            options.push("onlink=true".to_owned());
+        }
+        if let Some(t) = route.table {
+            options.push(format!("table={t}"));
+        }
         RouteView {
             n,
             value,
-            table: route.table,
+            options: (!options.is_empty()).then(|| options.join(",")),
         }
     }
 }

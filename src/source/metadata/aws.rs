@@ -5,7 +5,11 @@
 //! NIC's `(network-card, device-number)` numbers its policy table, `10000 + 100*card + device`,
 //! the convention of amazon-ec2-net-utils. AWS publishes **no gateway**: enicfg uses the VPC
 //! subnet router, the subnet's base address + 1 (AWS reserves it in every subnet), and says so
-//! in a note. IPv6 has no published gateway either: the addresses are kept, without a gateway.
+//! in a note. IPv6 has no published gateway either, but AWS documents one: since November 2022
+//! the VPC router answers on the link-local address `fe80:ec2::1` in every subnet (AWS VPC user
+//! guide, IPv6 subnet sizing; reference/metadata.md §1.4). A NIC with IPv6 addresses gets it as
+//! its IPv6 gateway, on that NIC, so IPv6 is routed like IPv4 (policy table, rule per address)
+//! without waiting for a router advertisement; a note says so.
 //! A NIC without `device-number` (detached) is skipped; a NIC without `network-card` on a
 //! multi-card instance, or reading `device-number` 0 while not the primary, has not propagated
 //! and fails (the live crawl's `--wait-for` waits for both). Delegated prefixes
@@ -18,6 +22,12 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use super::{Decoded, Nic, leaf, lines, parse_cidr, parse_ip, parse_mac};
+
+/// The VPC router's link-local IPv6 address, reserved in every subnet since November 2022
+/// ("The link-local IPv6 address FE80:ec2::1 is reserved for the default VPC router", AWS VPC
+/// user guide, subnet sizing for IPv6). amazon-vpc-cni-k8s, the ECS agent and Cilium's ENI mode
+/// route IPv6 through it instead of waiting for router advertisements.
+pub const IPV6_ROUTER: Ipv6Addr = Ipv6Addr::new(0xfe80, 0xec2, 0, 0, 0, 0, 0, 1);
 
 fn index(who: &str, key: &str, raw: &str) -> Result<u32> {
     raw.trim()
@@ -198,6 +208,14 @@ fn nic(
                 }
             };
             nic.ipv6.push((a, prefix));
+        }
+        if !nic.ipv6.is_empty() {
+            // NOTE: the metadata has no IPv6 gateway key; the VPC router's documented
+            // link-local address is on-link on every NIC, whatever its subnet.
+            out.notes.push(format!(
+                "NIC {who}: AWS publishes no IPv6 gateway: using the VPC router's link-local address {IPV6_ROUTER} on this NIC (reserved in every subnet since November 2022)"
+            ));
+            nic.gateway6 = Some(IPV6_ROUTER);
         }
     }
     // amazon-ec2-net-utils reads `ipv4-prefix`/`ipv6-prefix`; the plural spelling is accepted too.
