@@ -184,14 +184,16 @@ pub struct SourceArgs {
 ///
 /// Each secondary NIC becomes one interface: its private IPs (primary first), the prefix from
 /// the netmask or subnet CIDR, the gateway the cloud publishes — on AWS, which publishes none,
-/// the VPC subnet router, i.e. the subnet's base address + 1 — and policy routing. With
+/// the VPC subnet router: the subnet's base address + 1, and fe80:ec2::1 for IPv6 — and policy
+/// routing. With
 /// `--dhcp`, secondary NICs use DHCP instead of static addresses.
 #[derive(Debug, Clone, Default, Args)]
 pub struct MetadataArgs {
     /// Read the NICs live from this cloud's instance metadata service (Huawei: openstack).
     /// Each secondary NIC gets its private IPs (primary first) and the gateway the cloud
     /// publishes; AWS publishes none, so the subnet's base address + 1 (the VPC router) is
-    /// used, and said in a note. The primary NIC is left alone unless --include-primary.
+    /// used for IPv4 and the VPC router's link-local fe80:ec2::1 for IPv6, each said in a note.
+    /// The primary NIC is left alone unless --include-primary.
     #[arg(
         long,
         value_enum,
