@@ -60,17 +60,56 @@ fn run_all(commands: &[String], out: &mut String) -> Result<()> {
     Ok(())
 }
 
-/// Reads and compares the kernel state until it matches or `settle` has passed.
+/// Reads and compares the kernel state until it matches — and has settled — or `settle` has
+/// passed.
+///
+/// NOTE: systemd-networkd applies asynchronously, and `networkctl reload` + `reconfigure` (and
+/// `netplan apply`) can make it configure a link twice: once for the reload, once for the
+/// reconfigure request. The state may match between the two passes and then be dropped and
+/// re-added. So while networkd still reports a described link as `configuring`/`pending`, the
+/// state is not taken as final, and a match must hold on two reads in a row.
 fn settle(config: &Config, settle: Duration) -> Result<Report> {
     let deadline = Instant::now() + settle;
+    let mut matched_before = false;
     loop {
         let state = verify::KernelState::read(None, config)?;
         let report = verify::compare(config, &state);
-        if report.ok || Instant::now() >= deadline {
+        let ok = report.ok && networkd_idle(config);
+        if (ok && matched_before) || Instant::now() >= deadline {
             return Ok(report);
         }
-        std::thread::sleep(Duration::from_millis(250));
+        matched_before = ok;
+        std::thread::sleep(Duration::from_millis(if ok { 200 } else { 250 }));
     }
+}
+
+/// False while systemd-networkd reports a described link as still being set up. True when
+/// networkd is not running or does not manage the link (NetworkManager, ifupdown).
+fn networkd_idle(config: &Config) -> bool {
+    let active = Command::new("systemctl")
+        .args(["is-active", "--quiet", "systemd-networkd.service"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !active {
+        return true;
+    }
+    let Ok(out) = Command::new("networkctl")
+        .args(["list", "--no-legend", "--no-pager"])
+        .output()
+    else {
+        return true;
+    };
+    if !out.status.success() {
+        return true;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    !text.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() >= 5
+            && config.interfaces.iter().any(|i| i.name.as_str() == f[1])
+            && matches!(f[4], "configuring" | "pending" | "initialized")
+    })
 }
 
 /// Why an apply did not reach the described state.
