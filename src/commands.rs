@@ -161,17 +161,16 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
             ));
         }
         if plan.is_noop() {
-            out.push_str(&format!(
-                "nothing to change: all {} files are up to date\n",
-                plan.steps.len()
-            ));
+            out.push_str(&up_to_date(plan.steps.len()));
         } else {
             out.push_str(&plan.diff());
         }
-        out.push_str(&format!(
-            "# apply with: {}\n",
-            rendered.commands.interface.join("; ")
-        ));
+        if !plan.is_noop() && args.root == Path::new("/") {
+            out.push_str(&format!(
+                "# apply with: {}\n",
+                rendered.commands.interface.join("; ")
+            ));
+        }
         return Ok(out);
     }
     let settle = if args.restart {
@@ -226,10 +225,7 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
         apply::run_best_effort(&retire.before, &mut out);
     }
     if plan.is_noop() {
-        out.push_str(&format!(
-            "nothing to change: all {} files are up to date\n",
-            plan.steps.len()
-        ));
+        out.push_str(&up_to_date(plan.steps.len()));
     } else {
         let backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
         for step in &plan.steps {
@@ -336,7 +332,8 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
                 out.push_str(&format!("warning: {w}\n"));
             }
         }
-        None if !plan.is_noop() => {
+        // An image root is applied by its own boot, not by commands run here.
+        None if !plan.is_noop() && args.root == Path::new("/") => {
             let mut cmds = retire.after.clone();
             cmds.extend(rendered.commands.interface.iter().cloned());
             out.push_str(&format!("apply with: {}\n", cmds.join("; ")));
@@ -525,10 +522,7 @@ fn cmd_install_hotplug(args: &InstallHotplugArgs) -> Result<String> {
     };
     if args.dry_run {
         out.push_str(&if plan.is_noop() {
-            format!(
-                "nothing to change: all {} files are up to date\n",
-                plan.steps.len()
-            )
+            up_to_date(plan.steps.len())
         } else {
             plan.diff()
         });
@@ -724,4 +718,13 @@ fn forget(root: &Path, nic: &str, exclusions: &Exclusions) -> Result<String> {
         out.push_str(&format!("{nic}: nothing of enicfg's to remove\n"));
     }
     Ok(out)
+}
+
+/// "nothing to change" with the right number.
+fn up_to_date(n: usize) -> String {
+    if n == 1 {
+        "nothing to change: the 1 file is up to date\n".to_owned()
+    } else {
+        format!("nothing to change: all {n} files are up to date\n")
+    }
 }

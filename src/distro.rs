@@ -314,7 +314,10 @@ pub fn parse_override(s: &str) -> Result<Distro> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        bail!("--distro {s:?}: expected ID[:VERSION] like centos:7 or debian:12");
+        return Err(crate::UsageError(format!(
+            "--distro {s:?}: expected ID[:VERSION] like centos:7 or debian:12"
+        ))
+        .into());
     }
     let id = id.to_ascii_lowercase();
     Ok(Distro {
@@ -411,6 +414,12 @@ pub fn parse_legacy_release(text: &str) -> Option<Distro> {
 /// `../usr/lib/os-release` nearly everywhere, and one whose target is missing inside ROOT counts
 /// as absent (the next file is tried; the build host's is never read).
 pub fn read_root(root: &std::path::Path) -> Result<(Distro, String)> {
+    if std::fs::metadata(root).is_err() {
+        bail!(
+            "the root {} does not exist (or is not readable): pass an existing --root, or name the target with --distro or --os-release",
+            root.display()
+        );
+    }
     for path in ["/etc/os-release", "/usr/lib/os-release"] {
         if let Some(text) = crate::root::read_optional(root, path)? {
             return Ok((parse_os_release(&text), path.to_owned()));

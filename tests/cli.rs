@@ -49,7 +49,8 @@ fn write_is_atomic_idempotent_and_exact_mode() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("created"), "{stdout}");
-    assert!(stdout.contains("apply with: netplan apply"), "{stdout}");
+    // An image root is applied by its own boot: no command to run here is printed.
+    assert!(!stdout.contains("apply with"), "{stdout}");
     let files: Vec<_> = fs::read_dir(root.path().join("etc/netplan"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -657,4 +658,47 @@ fn a_users_rule_file_next_to_a_networkmanager_profile_is_refused() {
         "write", "--input", &input, "--root", r, "--distro", "centos:7",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Usage errors exit 2 wherever they are found (issue 11 §3): a flag description without
+/// --name, a malformed --distro, a misspelled --route key, an https metadata endpoint. A root
+/// that does not exist is said so, suggesting only flags the command has.
+#[test]
+fn usage_errors_exit_2_wherever_they_are_found() {
+    let input = fixture("eni/full-secondary.yaml");
+    for args in [
+        &["render", "--address", "10.1.0.5/24"][..],
+        &["render", "--distro", ":7", "--input", &input],
+        &[
+            "render",
+            "--name",
+            "eth1",
+            "--address",
+            "10.1.0.5/24",
+            "--route",
+            "192.168.0.0/16,vai=10.1.0.1",
+        ],
+        &[
+            "fetch",
+            "--cloud",
+            "aws",
+            "--endpoint",
+            "https://169.254.169.254",
+        ],
+    ] {
+        let out = enicfg(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = enicfg(&["detect", "--root", "/nonexistent-enicfg-root"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("does not exist") && !err.contains("--backend"),
+        "{err}"
+    );
 }

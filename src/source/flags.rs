@@ -2,7 +2,7 @@
 // The doc comments are clap help text, where `ID[:VERSION]` is plain text, not a doc link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 
 use crate::model::{ConfigSpec, FamilySpec, InterfaceSpec, PolicyRoutingSpec, RouteSpec};
@@ -114,7 +114,10 @@ impl InterfaceFlags {
     /// Builds the one-interface spec; fails on a missing `--name` or a malformed `--route`.
     pub fn to_spec(&self) -> Result<ConfigSpec> {
         let Some(name) = self.name.clone() else {
-            bail!("--name is required when an interface is described with flags");
+            return Err(crate::UsageError(
+                "--name is required when an interface is described with flags".to_owned(),
+            )
+            .into());
         };
         let family = |dhcp: bool, addresses: &[String], gateway: &Option<String>| {
             (dhcp || !addresses.is_empty() || gateway.is_some()).then(|| FamilySpec {
@@ -153,7 +156,10 @@ pub fn parse_route(s: &str) -> Result<RouteSpec> {
     let mut parts = s.split(',');
     let to = parts.next().unwrap_or_default().trim();
     if to.is_empty() {
-        bail!("--route {s:?}: the destination is missing: expected TO[,via=IP][,metric=N]");
+        return Err(crate::UsageError(format!(
+            "--route {s:?}: the destination is missing: expected TO[,via=IP][,metric=N]"
+        ))
+        .into());
     }
     let mut route = RouteSpec {
         to: to.to_owned(),
@@ -168,9 +174,10 @@ pub fn parse_route(s: &str) -> Result<RouteSpec> {
                     anyhow::anyhow!("--route {s:?}: metric {m:?} is not a number 0..=4294967295")
                 })?)
             }
-            _ => bail!(
+            _ => return Err(crate::UsageError(format!(
                 "--route {s:?}: unexpected {part:?}: expected TO[,via=IP][,metric=N], each key once"
-            ),
+            ))
+            .into()),
         }
     }
     Ok(route)

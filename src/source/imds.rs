@@ -128,9 +128,9 @@ impl Client {
             .unwrap_or_else(|| default_endpoint(cloud).to_owned());
         let base = base.trim_end_matches('/').to_owned();
         if !base.starts_with("http://") {
-            bail!(
+            return Err(crate::UsageError(format!(
                 "--endpoint {base:?}: expected http://HOST or http://HOST:PORT (metadata services speak plain HTTP)"
-            );
+            )).into());
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
