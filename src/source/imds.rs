@@ -462,8 +462,26 @@ pub fn fetch(cloud: Cloud, settings: &Settings) -> Result<Fetched> {
         bail!("--timeout and --request-timeout must be more than 0 seconds");
     }
     let mut client = Client::new(cloud, settings)?;
+    // What the last complete crawl was still waiting for: when the deadline then ends a
+    // re-poll half-way, that is what the user needs to hear, not which request was cut short.
+    let mut still_waiting: Vec<String> = Vec::new();
     loop {
-        let doc = client.crawl()?;
+        let doc = match client.crawl() {
+            Ok(doc) => doc,
+            Err(e)
+                if !still_waiting.is_empty()
+                    && client.deadline.saturating_duration_since(Instant::now())
+                        <= POLL_INTERVAL =>
+            {
+                bail!(
+                    "--wait-for: after {} at {}: {} (the last poll was cut short: {e:#})",
+                    secs(settings.timeout),
+                    client.base,
+                    still_waiting.join("; ")
+                );
+            }
+            Err(e) => return Err(e),
+        };
         let waiting: Vec<String> = settings
             .wait_for
             .iter()
@@ -484,6 +502,7 @@ pub fn fetch(cloud: Cloud, settings: &Settings) -> Result<Fetched> {
                 waiting.join("; ")
             );
         }
+        still_waiting = waiting;
         sleep(POLL_INTERVAL);
     }
 }

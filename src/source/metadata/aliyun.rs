@@ -46,17 +46,7 @@ fn ipv6s(who: &str, raw: &str) -> Result<Vec<Ipv6Addr>> {
 
 /// Decodes an Alibaba document.
 pub fn decode(doc: &Value) -> Result<Decoded> {
-    let (obj, nics) = super::nic_dirs(doc)?;
-    let primary = super::required_top_mac(obj, &nics)?;
-    let mut out = Decoded::default();
-    for (key, dir) in nics {
-        let is_primary = key.trim().eq_ignore_ascii_case(primary);
-        out.nic_or_problem(&format!("NIC {key}"), is_primary, |out| {
-            nic(out, key, dir, primary).map(Some)
-        })?;
-    }
-    out.nics.sort_by_key(|n| (!n.primary, n.mac));
-    Ok(out)
+    super::decode_listed(doc, nic)
 }
 
 /// One NIC directory.

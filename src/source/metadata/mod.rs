@@ -357,6 +357,26 @@ pub(crate) fn listed_nic(key: &str, primary: &str) -> Result<Nic> {
     })
 }
 
+/// Decodes one listed NIC directory (`key`, its directory, the primary's MAC key).
+pub(crate) type ListedNic = fn(&mut Decoded, &str, &Map<String, Value>, &str) -> Result<Nic>;
+
+/// The walk Alibaba and Tencent share: every NIC directory of `network/interfaces/macs/`, the
+/// top-level `mac` naming the primary, each decoded by `nic` (a problem in one becomes a note
+/// or an error as [`Decoded::nic_or_problem`] decides), primary first, then by MAC.
+pub(crate) fn decode_listed(doc: &Value, nic: ListedNic) -> Result<Decoded> {
+    let (obj, nics) = nic_dirs(doc)?;
+    let primary = required_top_mac(obj, &nics)?;
+    let mut out = Decoded::default();
+    for (key, dir) in nics {
+        let is_primary = key.trim().eq_ignore_ascii_case(primary);
+        out.nic_or_problem(&format!("NIC {key}"), is_primary, |out| {
+            nic(out, key, dir, primary).map(Some)
+        })?;
+    }
+    out.nics.sort_by_key(|n| (!n.primary, n.mac));
+    Ok(out)
+}
+
 /// The top-level `mac`, which the cloud requires: it names the primary NIC, and must be listed.
 pub(crate) fn required_top_mac<'a>(
     obj: &'a Map<String, Value>,
