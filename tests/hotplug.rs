@@ -7,28 +7,9 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-const ENICFG: &str = env!("CARGO_BIN_EXE_enicfg");
-
-fn enicfg(args: &[&str]) -> Output {
-    Command::new(ENICFG).args(args).output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = enicfg(args);
-    assert!(
-        out.status.success(),
-        "enicfg {args:?}:\n{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
+use common::cli::{ENICFG, enicfg, ok, text};
 
 fn debian_root() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();

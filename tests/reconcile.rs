@@ -9,29 +9,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const ENICFG: &str = env!("CARGO_BIN_EXE_enicfg");
-
-fn enicfg(args: &[&str]) -> Output {
-    Command::new(ENICFG).args(args).output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = enicfg(args);
-    assert!(
-        out.status.success(),
-        "enicfg {args:?} failed:\n{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
+use common::cli::{ENICFG, enicfg, ok, text};
 
 /// Every regular file under ROOT/etc, path -> contents.
 fn etc_files(root: &Path) -> BTreeMap<String, String> {

@@ -6,6 +6,7 @@
 //! here touches the host's interfaces, `/etc` or `/run`.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod dnsmasq;
 pub mod expected;
 pub mod guest;

@@ -31,15 +31,7 @@ fn private_ipv4s(who: &str, raw: &str) -> Result<Vec<Ipv4Addr>> {
 
 /// `ipv6s`: `[a,b]` without quotes (terway strips the brackets and splits on commas).
 fn ipv6s(who: &str, raw: &str) -> Result<Vec<Ipv6Addr>> {
-    let t = raw.trim();
-    let inner = t
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(t);
-    inner
-        .split([',', '\n'])
-        .map(|s| s.trim().trim_matches('"'))
-        .filter(|s| !s.is_empty())
+    super::loose_list(raw)
         .map(|s| parse_ip::<Ipv6Addr>(who, "ipv6s", s))
         .collect()
 }

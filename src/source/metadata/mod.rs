@@ -395,17 +395,21 @@ pub(crate) fn prefixes(
     let Some(raw) = leaf(dir, who, key)? else {
         return Ok(Vec::new());
     };
+    loose_list(raw)
+        .map(|s| Ok((key.to_owned(), parse_cidr(who, key, s)?)))
+        .collect()
+}
+
+/// The items of a list value as the clouds write them loosely: `[a,b]` with or without quotes,
+/// or one item per line (Alibaba's `ipv6s`, prefixes); empty items dropped.
+pub(crate) fn loose_list(raw: &str) -> impl Iterator<Item = &str> {
     let t = raw.trim();
-    let inner = t
-        .strip_prefix('[')
+    t.strip_prefix('[')
         .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(t);
-    inner
+        .unwrap_or(t)
         .split([',', '\n'])
         .map(|s| s.trim().trim_matches('"'))
         .filter(|s| !s.is_empty())
-        .map(|s| Ok((key.to_owned(), parse_cidr(who, key, s)?)))
-        .collect()
 }
 
 /// A short description of a JSON value for error messages.
