@@ -10,6 +10,8 @@
 //! checks against the netplan files already in the target root. It never reads or writes files:
 //! what is in the root arrives in [`RootFacts`](crate::root::RootFacts).
 
+use std::collections::HashMap;
+
 use anyhow::{Result, bail};
 use askama::Template;
 
@@ -296,52 +298,77 @@ impl InterfaceView {
     }
 }
 
-/// Fails when a netplan file already in the root would merge into or shadow ours.
-fn check_conflicts(iface: &Interface, files: &[(String, String)]) -> Result<()> {
-    let ours = file_path(iface);
-    let id = netdef_id(iface);
-    let file_name = ours.rsplit('/').next().unwrap_or(ours.as_str());
-    for (path, contents) in files {
-        if *path == ours {
-            // Our own file from an earlier run: it is replaced.
-            continue;
+/// What the netplan files already in the root define, read once per render: parsing them
+/// again for every interface made a rewrite of N interfaces quadratic.
+struct Existing<'a> {
+    /// Every netdef ID the files define, with the files that define it, in path order.
+    ids: HashMap<String, Vec<&'a str>>,
+    /// The files under `/run/netplan`, by file name.
+    run_names: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Existing<'a> {
+    fn new(files: &'a [(String, String)]) -> Existing<'a> {
+        let mut ids: HashMap<String, Vec<&'a str>> = HashMap::new();
+        let mut run_names = HashMap::new();
+        for (path, contents) in files {
+            if path.starts_with("/run/") {
+                let name = path.rsplit('/').next().unwrap_or(path.as_str());
+                run_names.entry(name).or_insert(path.as_str());
+            }
+            // NOTE: an unparsable file is left to netplan to report; it cannot touch our netdef.
+            let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(contents) else {
+                continue;
+            };
+            let Some(network) = doc.get("network").and_then(|n| n.as_mapping()) else {
+                continue;
+            };
+            // Netdef IDs are global across device types.
+            for devices in network.values().filter_map(|v| v.as_mapping()) {
+                for id in devices.keys().filter_map(|k| k.as_str()) {
+                    ids.entry(id.to_owned()).or_default().push(path.as_str());
+                }
+            }
         }
-        if path.starts_with("/run/") && path.rsplit('/').next() == Some(file_name) {
+        Existing { ids, run_names }
+    }
+
+    /// Fails when a netplan file already in the root would merge into or shadow ours.
+    fn check_conflicts(&self, iface: &Interface) -> Result<()> {
+        let ours = file_path(iface);
+        let id = netdef_id(iface);
+        let file_name = ours.rsplit('/').next().unwrap_or(ours.as_str());
+        if let Some(path) = self.run_names.get(file_name) {
             bail!(
                 "backend netplan cannot configure {}: {path} shadows {ours} (a file of the same \
                  name in /run/netplan wins over /etc/netplan); remove it first",
                 iface.name
             );
         }
-        // NOTE: an unparsable file is left to netplan to report; it cannot touch our netdef.
-        let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(contents) else {
-            continue;
-        };
-        let Some(network) = doc.get("network").and_then(|n| n.as_mapping()) else {
-            continue;
-        };
-        // Netdef IDs are global across device types; netplan merges same-ID definitions
-        // (sequences such as `addresses:` concatenate), so any other definition is a conflict.
-        let defined = network
-            .values()
-            .filter_map(|v| v.as_mapping())
-            .any(|devices| devices.keys().any(|k| k.as_str() == Some(id.as_str())));
-        if defined {
+        // Netplan merges same-ID definitions (sequences such as `addresses:` concatenate), so
+        // any definition but our own file's from an earlier run (which is replaced) conflicts.
+        if let Some(path) = self
+            .ids
+            .get(&id)
+            .and_then(|paths| paths.iter().find(|p| **p != ours))
+        {
             bail!(
                 "backend netplan cannot configure {}: {path} already defines the netdef {id}, \
                  and netplan would merge both definitions; remove it first",
                 iface.name
             );
         }
+        Ok(())
     }
-    Ok(())
 }
 
 impl Backend for Netplan {
     fn render(&self, config: &Config, ctx: &Context<'_>) -> Result<Rendered> {
         let mut files = Vec::new();
+        let existing = Existing::new(&ctx.root.netplan_files);
+        let nm_renderer = nm_renderer(&ctx.root.netplan_files);
         for iface in &config.interfaces {
-            check_conflicts(iface, &ctx.root.netplan_files)?;
+            existing.check_conflicts(iface)?;
             let view = InterfaceView::new(iface)?;
             let contents =
                 super::render_file(&view, &format!("the netplan file of {}", iface.name))?;
@@ -350,7 +377,7 @@ impl Backend for Netplan {
                 mode: FILE_MODE,
                 contents,
             });
-            if let Some(dropin) = RaDropinView::new(iface, nm_renderer(&ctx.root.netplan_files))? {
+            if let Some(dropin) = RaDropinView::new(iface, nm_renderer)? {
                 let what = format!("the networkd drop-in of {}", iface.name);
                 files.push(FileOut {
                     path: ra_dropin_path(iface),
