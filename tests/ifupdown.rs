@@ -4,8 +4,9 @@
 //!   `source .../*.cfg`, Debian cloud `source-directory`, none); `ifquery` and `ifup --no-act`
 //!   must read our stanzas through the main file's own include directive, and a lint catches what
 //!   ifupdown silently accepts (unknown or duplicate options, commands other than `ip`);
-//! - for real: each static fixture is applied with `ifup` in a throw-away namespace and the
-//!   kernel state must equal the state computed from the model; `ifdown` must undo all of it;
+//! - for real: each static fixture is applied with `ifup` in a throw-away namespace whose links
+//!   carry router advertisements, and the kernel state must equal the state computed from the
+//!   model; `ifdown` must undo all of it;
 //! - DHCP: dhclient against dnsmasq in a peer namespace, with and without `default_route`.
 
 mod common;
@@ -16,6 +17,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::dnsmasq::{RouterAdvertiser, wait_for_next_ra};
 use common::expected::{expected_state_all, mask_macs, sections};
 use common::ifupdown::{DEBIAN_CLOUD_MAIN, ifupdown_in, write_root};
 use common::{Netns, load_config, require_root, run, run_ok, scenario_fixtures};
@@ -614,9 +616,13 @@ fn static_fixtures_apply_and_undo_for_real() {
                 iface.mac.map(|m| m.to_string()).as_deref(),
             );
         }
+        // Router advertisements on every link: a NIC whose IPv6 is static (`accept_ra 0`) or
+        // not configured (the `accept_ra=0` pre-up) must take nothing from them.
+        let _ra = RouterAdvertiser::start(&ns, &refs);
         for name in &refs {
             ifupdown_in(&ns, "ifup", &main, &state, name);
         }
+        wait_for_next_ra(&ns, &refs);
         let actual = mask_macs(&ns.state(&refs), &config.interfaces);
         let expected = expected_state_all(&config.interfaces);
         assert_eq!(

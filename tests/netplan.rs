@@ -804,13 +804,14 @@ fn installs(cfg: &TempDir) -> Vec<networkd::Install> {
 }
 
 /// Renders a fixture, generates with netplan, applies the `.network` files with the real
-/// networkd in a throw-away namespace and checks the kernel state.
+/// networkd in a throw-away namespace whose links carry router advertisements, and checks the
+/// kernel state (a NIC whose IPv6 is static or not configured takes nothing from them).
 fn apply_for_real(fixture: &str, extra_root: Option<&Path>) {
     let config = common::load_config(&common::fixture(&format!("eni/{fixture}")));
     let cfg = network_files_for(&config, extra_root);
     let ns = common::Netns::new();
     networkd::add_links(&ns, &config);
-    let state = networkd::run(&ns, &installs(&cfg), &config, false);
+    let state = networkd::run_with_ras(&ns, &installs(&cfg), &config);
     check_kernel_state(&config, &state);
 }
 
