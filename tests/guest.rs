@@ -581,6 +581,7 @@ fn eth2_files(root: &GuestRoot) -> Vec<String> {
         "etc/NetworkManager/system-connections",
         "etc/systemd/network",
         "etc/dhcp/dhclient-enter-hooks.d",
+        "etc/dhcp/dhclient-exit-hooks.d",
     ] {
         if let Ok(entries) = std::fs::read_dir(root.path().join(dir)) {
             for e in entries.flatten() {

@@ -4,8 +4,9 @@
 //!   `source .../*.cfg`, Debian cloud `source-directory`, none); `ifquery` and `ifup --no-act`
 //!   must read our stanzas through the main file's own include directive, and a lint catches what
 //!   ifupdown silently accepts (unknown or duplicate options, commands other than `ip`);
-//! - for real: each static fixture is applied with `ifup` in a throw-away namespace and the
-//!   kernel state must equal the state computed from the model; `ifdown` must undo all of it;
+//! - for real: each static fixture is applied with `ifup` in a throw-away namespace whose links
+//!   carry router advertisements, and the kernel state must equal the state computed from the
+//!   model; `ifdown` must undo all of it;
 //! - DHCP: dhclient against dnsmasq in a peer namespace, with and without `default_route`.
 
 mod common;
@@ -16,6 +17,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Command;
 
+use common::dnsmasq::{RouterAdvertiser, wait_for_next_ra};
 use common::expected::{expected_state_all, mask_macs, sections};
 use common::ifupdown::{DEBIAN_CLOUD_MAIN, ifupdown_in, write_root};
 use common::{Netns, load_config, require_root, run, run_ok, scenario_fixtures};
@@ -614,9 +616,13 @@ fn static_fixtures_apply_and_undo_for_real() {
                 iface.mac.map(|m| m.to_string()).as_deref(),
             );
         }
+        // Router advertisements on every link: a NIC whose IPv6 is static (`accept_ra 0`) or
+        // not configured (the `accept_ra=0` pre-up) must take nothing from them.
+        let _ra = RouterAdvertiser::start(&ns, &refs);
         for name in &refs {
             ifupdown_in(&ns, "ifup", &main, &state, name);
         }
+        wait_for_next_ra(&ns, &refs);
         let actual = mask_macs(&ns.state(&refs), &config.interfaces);
         let expected = expected_state_all(&config.interfaces);
         assert_eq!(
@@ -734,89 +740,209 @@ fn dhcp_with_default_route_gets_it_with_the_metric() {
     );
 }
 
-/// OPEN (issue 15): with classless static routes (option 121), Debian's
-/// `rfc3442-classless-routes` exit hook installs them without `IF_METRIC`, so a DHCP NIC that
-/// takes the default route gets `default via 10.0.2.1 dev eth1` with metric 0 instead of its
-/// metric, and `192.168.0.0/16` likewise. The enter hook cannot reach those routes (they are
-/// added after the address, by an exit hook); fixing it needs an enicfg exit hook, which the
-/// reconcile and clean code would have to own too. Ignored so the suite stays green; run with
-/// `--ignored` to see it fail.
+/// With classless static routes (option 121), Debian's `rfc3442-classless-routes` exit hook
+/// installs them without any metric; enicfg's hooks take them away from it and install them with
+/// the interface's metric (the default route dnsmasq sends in option 121 and 192.168.0.0/16).
 #[test]
-#[ignore = "open: classless routes of a default-route DHCP NIC lose the metric on ifupdown"]
 fn dhcp_with_default_route_puts_the_metric_on_classless_routes() {
     if !require_root("dhcp_with_default_route_puts_the_metric_on_classless_routes") {
         return;
     }
     let mut config = load_config(&common::fixture("eni/aliyun-secondary-dhcp.yaml"));
     config.interfaces[0].default_route = true;
-    let (during, _after) = apply_dhcp(&config);
+    let (during, after) = apply_dhcp(&config);
+    let routes = sections(&during)
+        .into_iter()
+        .find(|(t, _)| t == "route (all tables)")
+        .map(|(_, l)| l)
+        .unwrap_or_default();
     assert_eq!(
-        main_defaults(&during),
-        ["default via 10.0.2.1 dev eth1 metric 200"],
+        routes,
+        [
+            "10.0.2.0/24 dev eth1 metric 200",
+            "192.168.0.0/16 via 10.0.2.1 dev eth1 metric 200",
+            "default via 10.0.2.1 dev eth1 metric 200",
+        ],
         "{during}"
+    );
+    assert!(
+        dhcp_address(&after, "eth1").is_none(),
+        "ifdown left the lease:\n{after}"
     );
 }
 
+/// The contents of the rendered file at `path`, if any.
+fn file_at<'a>(rendered: &'a Rendered, path: &str) -> Option<&'a str> {
+    rendered
+        .files
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| f.contents.as_str())
+}
+
+/// Runs a DHCPv4 event the way dhclient-script does, in `shell`: the lease's variables set, the
+/// enter hook sourced, what dhclient-script would then see printed, the exit hook sourced; `ip`
+/// is a function that prints its arguments. Returns what was printed, the exit hook's stderr and
+/// its failure included.
+fn dhclient_event(shell: &str, hooks: (&str, &str), vars: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (enter, exit) = (dir.path().join("enter"), dir.path().join("exit"));
+    fs::write(&enter, hooks.0).unwrap();
+    fs::write(&exit, hooks.1).unwrap();
+    let out = run_ok(Command::new(shell).arg("-c").arg(format!(
+        "ip() {{ echo \"ip $*\"; }}; \
+         reason=BOUND interface=eth2 new_ip_address=10.0.2.105 new_subnet_mask=255.255.255.0 \
+         new_broadcast_address=10.0.2.255 new_dhcp_lease_time=3600; {vars}; \
+         . '{}'; \
+         echo \"script: routers=<$new_routers> classless=<$new_rfc3442_classless_static_routes> \
+         broadcast=<$new_broadcast_address>\"; \
+         . '{}' 2>&1 || echo \"exit hook failed ($?)\"",
+        enter.display(),
+        exit.display()
+    )));
+    out.trim_end().to_owned()
+}
+
 #[test]
-fn dhcp_hook_is_rendered_for_secondary_nics() {
+fn dhcp_hooks_take_the_routes_from_dhclient_script_and_add_the_metric() {
     let mut config = load_config(&common::fixture("eni/dhcp-both-families.yaml"));
     // Without the metric, which IPv6 router advertisements cannot carry on ifupdown.
     config.interfaces[0].metric = None;
     let rendered = render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap();
-    let hook = rendered
-        .files
-        .iter()
-        .find(|f| f.path == "/etc/dhcp/dhclient-enter-hooks.d/enicfg-eth2")
-        .expect("enter hook");
-    assert_eq!(hook.mode, 0o644);
-    // The hook is valid sh and, for eth2 only, drops the routers and the classless routes
-    // (option 121) and leaves the broadcast alone (no metric here).
-    let probe = |hook: &str, iface: &str| {
-        run_ok(Command::new("sh").arg("-c").arg(format!(
-            "interface={iface}; new_routers=10.0.2.1; \
-             new_rfc3442_classless_static_routes='0 10 0 2 1'; new_broadcast_address=10.0.2.255; \
-             . /dev/stdin <<'EOF'\n{hook}EOF\n\
-             printf '%s|%s|%s' \"$new_routers\" \"$new_rfc3442_classless_static_routes\" \"$new_broadcast_address\""
-        )))
-    };
-    for (iface, want) in [
-        ("eth2", "||10.0.2.255"),
-        ("eth9", "10.0.2.1|0 10 0 2 1|10.0.2.255"),
-    ] {
-        assert_eq!(probe(&hook.contents, iface), want, "{iface}");
-    }
-    let stanza = &rendered
-        .files
-        .iter()
-        .find(|f| f.path == "/etc/network/interfaces.d/eth2")
-        .unwrap()
-        .contents;
+    let enter_path = "/etc/dhcp/dhclient-enter-hooks.d/enicfg-eth2";
+    let exit_path = "/etc/dhcp/dhclient-exit-hooks.d/enicfg-eth2";
+    let enter = file_at(&rendered, enter_path).expect("enter hook");
+    assert!(
+        file_at(&rendered, exit_path).is_none(),
+        "exit hook without a metric"
+    );
+    assert!(
+        rendered
+            .files
+            .iter()
+            .filter(|f| f.path.starts_with("/etc/dhcp/"))
+            .all(|f| f.mode == 0o644)
+    );
+    let stanza = file_at(&rendered, "/etc/network/interfaces.d/eth2").unwrap();
     assert!(
         stanza.contains("pre-up sysctl -q -w net.ipv6.conf.eth2.accept_ra_defrtr=0"),
         "{stanza}"
     );
-    // With a metric, the lease's subnet route gets it through `ip addr add ... metric M`.
+    let lease = "new_routers=10.0.2.1; new_rfc3442_classless_static_routes='0 10 0 2 1'";
+    for shell in ["sh", "bash"] {
+        // A secondary NIC: no route from DHCP reaches dhclient-script, nothing else changes;
+        // another interface's event is left alone.
+        assert_eq!(
+            dhclient_event(shell, (enter, ""), lease),
+            "script: routers=<> classless=<> broadcast=<10.0.2.255>",
+            "{shell}"
+        );
+        let other = format!("{lease}; interface=eth9");
+        assert_eq!(
+            dhclient_event(shell, (enter, ""), &other),
+            "script: routers=<10.0.2.1> classless=<0 10 0 2 1> broadcast=<10.0.2.255>",
+            "{shell}"
+        );
+    }
+
+    // A secondary NIC with a metric: the exit hook moves the subnet route to it, on every event
+    // that (re)sets the address, and on no other.
     config.interfaces[0].ipv6 = None;
     config.interfaces[0].metric = Some(300);
     let rendered = render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap();
-    let hook = &rendered
-        .files
-        .iter()
-        .find(|f| f.path == "/etc/dhcp/dhclient-enter-hooks.d/enicfg-eth2")
-        .expect("enter hook")
-        .contents;
-    assert_eq!(probe(hook, "eth2"), "||10.0.2.255 metric 300");
-    // A NIC that takes the default route keeps its DHCP routes; only the metric is added.
+    let hooks = (
+        file_at(&rendered, enter_path).expect("enter hook"),
+        file_at(&rendered, exit_path).expect("exit hook"),
+    );
+    let addr = "ip -4 addr change 10.0.2.105/255.255.255.0 dev eth2 metric 300 \
+                valid_lft 3600 preferred_lft 3600";
+    for shell in ["sh", "bash"] {
+        for reason in ["BOUND", "RENEW", "REBIND", "REBOOT", "TIMEOUT"] {
+            assert_eq!(
+                dhclient_event(shell, hooks, &format!("{lease}; reason={reason}")),
+                format!("script: routers=<> classless=<> broadcast=<10.0.2.255>\n{addr}"),
+                "{shell} {reason}"
+            );
+        }
+        for reason in ["PREINIT", "RELEASE", "EXPIRE", "STOP"] {
+            assert_eq!(
+                dhclient_event(shell, hooks, &format!("{lease}; reason={reason}")),
+                "script: routers=<> classless=<> broadcast=<10.0.2.255>",
+                "{shell} {reason}"
+            );
+        }
+    }
+
+    // A NIC that takes the default route: dhclient-script gets no route either, and the exit
+    // hook installs them with the metric: option 121 when present (RFC 3442: option 3 is then
+    // ignored), else every router with increasing metrics; malformed options install nothing.
     config.interfaces[0].default_route = true;
     let rendered = render_with(&config, Some(DEBIAN_CLOUD_MAIN)).unwrap();
-    let hook = &rendered
-        .files
-        .iter()
-        .find(|f| f.path == "/etc/dhcp/dhclient-enter-hooks.d/enicfg-eth2")
-        .expect("enter hook")
-        .contents;
-    assert_eq!(
-        probe(hook, "eth2"),
-        "10.0.2.1|0 10 0 2 1|10.0.2.255 metric 300"
+    let hooks = (
+        file_at(&rendered, enter_path).expect("enter hook"),
+        file_at(&rendered, exit_path).expect("exit hook"),
     );
+    let none = "script: routers=<> classless=<> broadcast=<10.0.2.255>";
+    let cases: [(&str, &str); 6] = [
+        (
+            "new_routers=10.0.2.1; \
+             new_rfc3442_classless_static_routes='16 192 168 10 0 2 1 0 10 0 2 1 32 10 0 3 4 0 0 0 0'",
+            "ip -4 route replace 192.168.0.0/16 via 10.0.2.1 dev eth2 metric 300\n\
+             ip -4 route replace 0.0.0.0/0 via 10.0.2.1 dev eth2 metric 300\n\
+             ip -4 route replace 10.0.3.4/32 dev eth2 metric 300",
+        ),
+        (
+            "new_routers='10.0.2.1 10.0.2.2'",
+            "ip -4 route replace default via 10.0.2.1 dev eth2 metric 300\n\
+             ip -4 route replace default via 10.0.2.2 dev eth2 metric 301",
+        ),
+        (
+            "new_routers=10.0.2.1; new_subnet_mask=255.255.255.255",
+            "ip -4 route replace 10.0.2.1 dev eth2 metric 300\n\
+             ip -4 route replace default via 10.0.2.1 dev eth2 metric 300",
+        ),
+        (
+            "new_rfc3442_classless_static_routes='0 10 0 2 1;reboot'",
+            "enicfg exit hook for eth2: ignoring malformed classless routes '0 10 0 2 1;reboot'\n\
+             exit hook failed (1)",
+        ),
+        (
+            "new_rfc3442_classless_static_routes='08 10 10 0 2 1'",
+            "enicfg exit hook for eth2: ignoring malformed classless routes '08 10 10 0 2 1'\n\
+             exit hook failed (1)",
+        ),
+        (
+            "new_routers='10.0.2.1 $(reboot)'",
+            "enicfg exit hook for eth2: ignoring malformed routers '10.0.2.1 $(reboot)'\n\
+             exit hook failed (1)",
+        ),
+    ];
+    for shell in ["sh", "bash"] {
+        for (vars, routes) in cases {
+            let addr = if vars.contains("255.255.255.255") {
+                addr.replace("255.255.255.0", "255.255.255.255")
+            } else {
+                addr.to_owned()
+            };
+            assert_eq!(
+                dhclient_event(shell, hooks, vars),
+                format!("{none}\n{addr}\n{routes}"),
+                "{shell}: {vars}"
+            );
+        }
+        // A truncated option 121 stops at the broken route.
+        let out = dhclient_event(
+            shell,
+            hooks,
+            "new_rfc3442_classless_static_routes='0 10 0 2 1 24 10 0'",
+        );
+        assert!(
+            out.ends_with(
+                "ip -4 route replace 0.0.0.0/0 via 10.0.2.1 dev eth2 metric 300\n\
+                 enicfg exit hook for eth2: truncated classless route\n\
+                 exit hook failed (1)"
+            ),
+            "{shell}: {out}"
+        );
+    }
 }

@@ -158,7 +158,16 @@ fn static_fixtures_apply_for_real() {
         if has_dhcp(&config) {
             continue;
         }
-        let state = apply(&config, &[]);
+        // Router advertisements on every link: a NIC whose IPv6 is static or not configured
+        // must take nothing from them (IPv6AcceptRA=no).
+        let rendered = render(&config).unwrap();
+        let (_dir, ours) = etc_install(&rendered);
+        let ns = Netns::new();
+        networkd::add_links(&ns, &config);
+        let state = mask_macs(
+            &networkd::run_with_ras(&ns, &[ours], &config),
+            &config.interfaces,
+        );
         assert_eq!(
             state,
             expected_state_all(&config.interfaces),

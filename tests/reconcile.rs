@@ -485,6 +485,140 @@ fn clean_leaves_the_image_as_it_was() {
     assert!(again.starts_with("nothing to clean"), "{again}");
 }
 
+const TWO_DHCP_NICS: &str = "interfaces:
+  - name: eth1
+    mac: \"00:16:3e:00:00:01\"
+    ipv4: { dhcp: true }
+    metric: 200
+  - name: eth2
+    mac: \"00:16:3e:00:00:02\"
+    ipv4: { dhcp: true }
+    default_route: true
+    metric: 300
+";
+
+const ONE_DHCP_NIC_NO_METRIC: &str = "interfaces:
+  - name: eth1
+    mac: \"00:16:3e:00:00:01\"
+    ipv4: { dhcp: true }
+";
+
+/// ifupdown's dhclient hooks are generated files like any other: a NIC dropped from the
+/// description loses its enter and exit hooks, a NIC that loses its metric loses its exit hook,
+/// `clean` removes the rest; Debian's own hooks and a user's hook with an enicfg-like name stay.
+#[test]
+fn dhclient_hooks_follow_the_description_and_clean_removes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    let enter = "/etc/dhcp/dhclient-enter-hooks.d";
+    let exit = "/etc/dhcp/dhclient-exit-hooks.d";
+    fs::create_dir_all(root.join(&exit[1..])).unwrap();
+    let foreign = [
+        (format!("{exit}/rfc3442-classless-routes"), "# Debian's\n"),
+        (format!("{exit}/enicfg-eth3"), "# a user's, not generated\n"),
+    ];
+    for (path, text) in &foreign {
+        fs::write(root.join(&path[1..]), text).unwrap();
+    }
+    let two = write_desc(tmp.path(), "two.yaml", TWO_DHCP_NICS);
+    let one = write_desc(tmp.path(), "one.yaml", ONE_DHCP_NIC_NO_METRIC);
+    let write = |desc: &str, dry: bool| {
+        let mut args = vec![
+            "write",
+            "--input",
+            desc,
+            "--backend",
+            "ifupdown",
+            "--root",
+            r,
+        ];
+        if dry {
+            args.push("--dry-run");
+        }
+        ok(&args)
+    };
+    let hooks = |files: &BTreeMap<String, String>| -> Vec<String> {
+        files
+            .keys()
+            .filter(|p| p.starts_with("/etc/dhcp/"))
+            .cloned()
+            .collect()
+    };
+    write(&two, false);
+    let both = etc_files(&root);
+    assert_eq!(
+        hooks(&both),
+        [
+            format!("{enter}/enicfg-eth1"),
+            format!("{enter}/enicfg-eth2"),
+            format!("{exit}/enicfg-eth1"),
+            format!("{exit}/enicfg-eth2"),
+            format!("{exit}/enicfg-eth3"),
+            format!("{exit}/rfc3442-classless-routes"),
+        ]
+    );
+    assert!(both[&format!("{exit}/enicfg-eth2")].contains("metric 300"));
+
+    let dry = write(&one, true);
+    assert!(dry.contains(&format!("{exit}/enicfg-eth2")), "{dry}");
+    assert_eq!(etc_files(&root), both, "--dry-run wrote something");
+    let out = write(&one, false);
+    let after = etc_files(&root);
+    assert_eq!(
+        hooks(&after),
+        [
+            format!("{enter}/enicfg-eth1"),
+            format!("{exit}/enicfg-eth3"),
+            format!("{exit}/rfc3442-classless-routes"),
+        ],
+        "{out}"
+    );
+    // The hooks are exactly what a fresh write of the smaller description gives, next to the
+    // foreign ones. (Not the whole of /etc: the `source` line appended to
+    // /etc/network/interfaces for eth2 stays, and ifupdown ignores a missing sourced file.)
+    let fresh = tmp.path().join("fresh");
+    fs::create_dir_all(fresh.join(&exit[1..])).unwrap();
+    for (path, text) in &foreign {
+        fs::write(fresh.join(&path[1..]), text).unwrap();
+    }
+    ok(&[
+        "write",
+        "--input",
+        &one,
+        "--backend",
+        "ifupdown",
+        "--root",
+        fresh.to_str().unwrap(),
+    ]);
+    let dhcp_files = |files: BTreeMap<String, String>| -> BTreeMap<String, String> {
+        files
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("/etc/dhcp/"))
+            .collect()
+    };
+    assert_eq!(
+        dhcp_files(after.clone()),
+        dhcp_files(etc_files(&fresh)),
+        "{out}"
+    );
+
+    write(&two, false);
+    let out = ok(&["clean", "--root", r]);
+    let cleaned = etc_files(&root);
+    assert_eq!(
+        hooks(&cleaned),
+        [
+            format!("{exit}/enicfg-eth3"),
+            format!("{exit}/rfc3442-classless-routes"),
+        ],
+        "{out}"
+    );
+    for (path, text) in &foreign {
+        assert_eq!(cleaned[path], *text, "{path}");
+    }
+}
+
 /// The hotplug settings' `exclude:` list holds for manual runs too.
 #[test]
 fn the_settings_file_excludes_for_every_run() {

@@ -1,6 +1,7 @@
 //! Debian ifupdown (`interfaces(5)`, ifupdown 0.8): one stanza file per interface under
-//! `/etc/network/interfaces.d/`, plus a dhclient enter hook per DHCPv4 interface that is
-//! secondary or has a metric.
+//! `/etc/network/interfaces.d/`, plus, per DHCPv4 interface, a dhclient enter hook when it is
+//! secondary or has a metric (it takes the lease's routes away from dhclient-script) and a
+//! dhclient exit hook when it has a metric (it puts the metric on the lease's routes).
 //!
 //! What this module owns:
 //! - choosing the stanza file name so the include directive actually present in ROOT's
@@ -21,7 +22,8 @@ use anyhow::{Context as _, Result, bail};
 use askama::Template;
 use ipnet::IpNet;
 
-use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered, header};
+use super::quote::shell_word;
+use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered, header, render_file};
 use crate::glob::glob_match;
 use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
 
@@ -33,6 +35,8 @@ const MAIN_DIR: &str = "/etc/network";
 pub const STANZA_DIR: &str = "/etc/network/interfaces.d";
 /// dhclient's Debian enter-hook directory (sourced by `/sbin/dhclient-script` via run-parts).
 pub const DHCLIENT_ENTER_HOOKS: &str = "/etc/dhcp/dhclient-enter-hooks.d";
+/// dhclient's Debian exit-hook directory (sourced by `/sbin/dhclient-script` via run-parts).
+pub const DHCLIENT_EXIT_HOOKS: &str = "/etc/dhcp/dhclient-exit-hooks.d";
 
 /// The ifupdown backend.
 pub struct Ifupdown;
@@ -59,18 +63,34 @@ struct StanzaFile {
     stanzas: Vec<Stanza>,
 }
 
-/// The dhclient enter hook that keeps a secondary NIC's DHCP routes (routers and RFC 3442
-/// classless routes) out of the kernel and puts the interface's metric on the lease's subnet
-/// route.
+/// The dhclient enter hook that takes the lease's routes (routers and RFC 3442 classless
+/// routes) away from dhclient-script: dropped for a secondary NIC, kept for the exit hook
+/// otherwise.
 #[derive(Template)]
 #[template(path = "ifupdown/dhclient-enter-hook.txt", escape = "none")]
-struct DhclientHook {
+struct DhclientEnterHook {
     header: String,
+    /// The interface name, for comments.
     name: String,
+    /// The interface name as one shell word.
+    name_word: String,
     /// A NIC without the main default route: drop every DHCP route (routers, classless).
     secondary: bool,
-    /// The interface's metric, for the subnet route of the lease.
-    metric: Option<u32>,
+}
+
+/// The dhclient exit hook that puts the interface's metric on the lease's subnet route and,
+/// for a NIC that takes the default route, installs the routes the enter hook kept.
+#[derive(Template)]
+#[template(path = "ifupdown/dhclient-exit-hook.txt", escape = "none")]
+struct DhclientExitHook {
+    header: String,
+    /// The interface name, for comments.
+    name: String,
+    /// The interface name as one shell word.
+    name_word: String,
+    metric: u32,
+    /// Install the routes the enter hook kept (a NIC that takes the default route).
+    routes: bool,
 }
 
 /// `/etc/network/interfaces` with our `source` lines appended.
@@ -132,21 +152,7 @@ impl Backend for Ifupdown {
                 mode: 0o644,
                 contents,
             });
-            if iface.is_dhcp(Family::Ipv4) && (!iface.default_route || iface.metric.is_some()) {
-                let contents = DhclientHook {
-                    header: header(BackendKind::Ifupdown),
-                    name: name.to_owned(),
-                    secondary: !iface.default_route,
-                    metric: iface.metric,
-                }
-                .render()
-                .with_context(|| format!("failed to render the dhclient hook of {name}"))?;
-                files.push(FileOut {
-                    path: dhclient_hook_path(name),
-                    mode: 0o644,
-                    contents,
-                });
-            }
+            files.extend(dhclient_hooks(iface)?);
             interface_cmds.push(format!("ifdown --force {name}; ifup {name}"));
         }
         if !appended.is_empty() {
@@ -176,6 +182,47 @@ impl Backend for Ifupdown {
             },
         })
     }
+}
+
+/// The dhclient hooks of a DHCPv4 interface: an enter hook when it is secondary or has a
+/// metric, an exit hook when it has a metric; none otherwise (dhclient-script's own routes are
+/// right then).
+fn dhclient_hooks(iface: &Interface) -> Result<Vec<FileOut>> {
+    let name = iface.name.as_str();
+    let mut files = Vec::new();
+    if !iface.is_dhcp(Family::Ipv4) {
+        return Ok(files);
+    }
+    if !iface.default_route || iface.metric.is_some() {
+        let hook = DhclientEnterHook {
+            header: header(BackendKind::Ifupdown),
+            name: name.to_owned(),
+            name_word: shell_word(name),
+            secondary: !iface.default_route,
+        };
+        let contents = render_file(&hook, &format!("the dhclient enter hook of {name}"))?;
+        files.push(FileOut {
+            path: dhclient_hook_path(name),
+            mode: 0o644,
+            contents,
+        });
+    }
+    if let Some(metric) = iface.metric {
+        let hook = DhclientExitHook {
+            header: header(BackendKind::Ifupdown),
+            name: name.to_owned(),
+            name_word: shell_word(name),
+            metric,
+            routes: iface.default_route,
+        };
+        let contents = render_file(&hook, &format!("the dhclient exit hook of {name}"))?;
+        files.push(FileOut {
+            path: dhclient_exit_hook_path(name),
+            mode: 0o644,
+            contents,
+        });
+    }
+    Ok(files)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,7 +274,8 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
             let mut options = Vec::new();
             match family {
                 Family::Ipv4 => {
-                    // dhclient-script adds IF_METRIC to the routes it installs.
+                    // With a metric, enicfg's dhclient hooks install the lease's routes with it
+                    // (dhclient_hooks); `metric` (IF_METRIC for dhclient-script) says the same.
                     if let Some(m) = iface.metric {
                         options.push(opt("metric", m));
                     }
@@ -427,9 +475,19 @@ fn run_parts_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
-/// `/etc/dhcp/dhclient-enter-hooks.d/enicfg-NAME`, NAME escaped injectively for run-parts:
-/// `_` becomes `__`, any other character outside `[A-Za-z0-9-]` becomes `_XX` (hex).
+/// `/etc/dhcp/dhclient-enter-hooks.d/enicfg-NAME`, NAME escaped by [`hook_file_name`].
 pub fn dhclient_hook_path(name: &str) -> String {
+    format!("{DHCLIENT_ENTER_HOOKS}/{}", hook_file_name(name))
+}
+
+/// `/etc/dhcp/dhclient-exit-hooks.d/enicfg-NAME`, NAME escaped by [`hook_file_name`].
+pub fn dhclient_exit_hook_path(name: &str) -> String {
+    format!("{DHCLIENT_EXIT_HOOKS}/{}", hook_file_name(name))
+}
+
+/// `enicfg-NAME`, NAME escaped injectively for run-parts: `_` becomes `__`, any other
+/// character outside `[A-Za-z0-9-]` becomes `_XX` (hex).
+fn hook_file_name(name: &str) -> String {
     let mut escaped = String::new();
     for c in name.chars() {
         if c == '_' {
@@ -443,7 +501,7 @@ pub fn dhclient_hook_path(name: &str) -> String {
             }
         }
     }
-    format!("{DHCLIENT_ENTER_HOOKS}/enicfg-{escaped}")
+    format!("enicfg-{escaped}")
 }
 
 /// The interface name of a dhclient hook (`enicfg-ESCAPED`), undoing [`dhclient_hook_path`]'s
@@ -641,5 +699,9 @@ mod tests {
             "/etc/dhcp/dhclient-enter-hooks.d/enicfg-a__b"
         );
         assert_ne!(dhclient_hook_path("a_2e"), dhclient_hook_path("a.")); // a__2e vs a_2e
+        assert_eq!(
+            dhclient_exit_hook_path("eth1.100"),
+            "/etc/dhcp/dhclient-exit-hooks.d/enicfg-eth1_2e100"
+        );
     }
 }

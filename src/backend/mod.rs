@@ -173,6 +173,7 @@ pub const OWNED_DIRS: &[&str] = &[
     ifcfg_suse::DIR,
     ifupdown::STANZA_DIR,
     ifupdown::DHCLIENT_ENTER_HOOKS,
+    ifupdown::DHCLIENT_EXIT_HOOKS,
     "/etc/netplan",
     "/etc/systemd/network",
     nm_keyfile::DIR,
@@ -199,7 +200,7 @@ pub fn interface_of(path: &str) -> Option<String> {
         stem
     } else if let Some(escaped) = file
         .strip_prefix("enicfg-")
-        .filter(|_| dir == ifupdown::DHCLIENT_ENTER_HOOKS)
+        .filter(|_| dir == ifupdown::DHCLIENT_ENTER_HOOKS || dir == ifupdown::DHCLIENT_EXIT_HOOKS)
     {
         return ifupdown::hook_interface(escaped);
     } else if let Some(n) = file

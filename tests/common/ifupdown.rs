@@ -105,7 +105,7 @@ pub fn ifupdown_in(ns: &Netns, cmd: &str, main: &Path, state: &Path, name: &str)
 /// Applies a DHCP rendering with `ifup` against dnsmasq in a peer namespace (verifying.md
 /// §6.5), calls `during` while the lease is up, then `ifdown`s; returns `during`'s result and the
 /// state after `ifdown`. One shell, one private mount namespace: dhclient's leases, pid file
-/// (/run) and the rendered enter hook stay private, and ifdown finds the pid file ifup's
+/// (/run) and the rendered enter and exit hooks stay private, and ifdown finds the pid file ifup's
 /// dhclient wrote. `unshare -u` keeps dhclient-script's set_hostname away from the host.
 pub fn dhcp_apply<T>(
     config: &Config,
@@ -129,6 +129,13 @@ pub fn dhcp_apply_with<T>(
     let main = write_root(&root, rendered, Some(DEBIAN_CLOUD_MAIN));
     let hooks = root.join("etc/dhcp/dhclient-enter-hooks.d");
     fs::create_dir_all(&hooks).unwrap();
+    // The exit hooks are ROOT's (enicfg's, when rendered) next to Debian's own
+    // rfc3442-classless-routes, which installs option 121 routes unless they are taken from it.
+    let exit_hooks = root.join("etc/dhcp/dhclient-exit-hooks.d");
+    fs::create_dir_all(&exit_hooks).unwrap();
+    let debian_hook = "/etc/dhcp/dhclient-exit-hooks.d/rfc3442-classless-routes";
+    fs::copy(debian_hook, exit_hooks.join("rfc3442-classless-routes"))
+        .unwrap_or_else(|e| panic!("{debian_hook} (isc-dhcp-client): {e}"));
     let state = tmp.path().join("state");
     fs::create_dir_all(&state).unwrap();
 
@@ -146,10 +153,12 @@ pub fn dhcp_apply_with<T>(
     let script = format!(
         "set -e; mount -t tmpfs tmpfs /var/lib/dhcp; mount -t tmpfs tmpfs /run; \
          mount --bind '{hooks}' /etc/dhcp/dhclient-enter-hooks.d; \
+         mount --bind '{exit_hooks}' /etc/dhcp/dhclient-exit-hooks.d; \
          ifup -v --no-scripts -i '{main}' --state-dir '{state}' {name} >'{log}' 2>&1; touch '{ready}'; \
          while [ ! -e '{go}' ]; do sleep 0.1; done; \
          ifdown -v --force --no-scripts -i '{main}' --state-dir '{state}' {name}",
         hooks = hooks.display(),
+        exit_hooks = exit_hooks.display(),
         main = main.display(),
         state = state.display(),
         ready = ready.display(),

@@ -227,3 +227,27 @@ pub fn dir_with(files: &[(&str, &str, u32)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// [`run`] on links that carry router advertisements, as in an IPv6-enabled VPC: the peers of
+/// `config`'s interfaces move to a router namespace ([`super::dnsmasq::RouterAdvertiser`], a
+/// SLAAC prefix no fixture uses and a default router), and the state is dumped once an
+/// advertisement has reached every link after networkd settled, so a rendering that leaves
+/// router advertisements on shows an extra address or route. Fails on any parser complaint.
+pub fn run_with_ras(ns: &Netns, installs: &[Install], config: &Config) -> String {
+    let names: Vec<&str> = config.interfaces.iter().map(|i| i.name.as_str()).collect();
+    let _ra = super::dnsmasq::RouterAdvertiser::start(ns, &names);
+    let logdir = tempfile::tempdir().unwrap();
+    let mut networkd = Networkd::start(ns, installs, logdir.path().join("networkd.log"));
+    networkd.wait_settled(&names, DEADLINE, false);
+    super::dnsmasq::wait_for_next_ra(ns, &names);
+    let state = super::kernel_state(ns, &names);
+    let log = networkd.log();
+    drop(networkd);
+    let parser = parser_lines(&log);
+    assert!(
+        parser.is_empty(),
+        "networkd config-parser complaints:\n{}",
+        parser.join("\n")
+    );
+    state
+}
