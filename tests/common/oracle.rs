@@ -15,16 +15,6 @@
 
 use std::path::PathBuf;
 
-/// The scenario fixtures that must have a hand-written state.
-pub const REQUIRED: [&str; 6] = [
-    "full-secondary",
-    "tencent-secondary-eni-route",
-    "two-nics-same-subnet",
-    "ipv6-only",
-    "secondary-default-route",
-    "eight-nics",
-];
-
 /// `tests/fixtures/expected/<stem>.txt`.
 pub fn path(stem: &str) -> PathBuf {
     super::fixture(&format!("expected/{stem}.txt"))
