@@ -15,7 +15,7 @@
 
 use std::path::PathBuf;
 
-/// `tests/fixtures/expected/<stem>.txt`.
+/// `tests/fixtures/expected/<stem>.txt` (`<stem>` may name a subdirectory: `metadata/aws`).
 pub fn path(stem: &str) -> PathBuf {
     super::fixture(&format!("expected/{stem}.txt"))
 }
