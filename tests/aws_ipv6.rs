@@ -23,17 +23,13 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::dnsmasq::{RouterAdvertiser, wait_for_next_ra};
-use common::networkd::{Install, Networkd};
-use common::nm::{NetworkManager, profiles_of};
+use common::stacks::{Runner, bring_up, netplan_generated};
 use common::{Netns, require_root};
-use enicfg::backend::{Rendered, render};
-use enicfg::distro::Stack;
+use enicfg::backend::render;
 use enicfg::model::Config;
 use enicfg::root::RootFacts;
 use enicfg::source::metadata::{self, Options};
@@ -106,25 +102,6 @@ fn aws_secondary_ipv6_gets_the_vpc_router_and_its_own_table() {
     let rules: Vec<String> = i.rules().iter().map(|r| r.from.to_string()).collect();
     for a in ADDRS6 {
         assert!(rules.contains(&a.to_owned()), "a rule from {a}: {rules:?}");
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Runner {
-    Ifupdown,
-    Netplan,
-    Networkd,
-    NetworkManager,
-}
-
-impl Runner {
-    fn stack(self) -> Stack {
-        match self {
-            Runner::Ifupdown => Stack::Ifupdown { upstart: false },
-            Runner::Netplan => Stack::Netplan,
-            Runner::Networkd => Stack::Networkd,
-            Runner::NetworkManager => Stack::NetworkManagerKeyfile,
-        }
     }
 }
 
@@ -252,83 +229,6 @@ fn prove_reachability(ns: &Netns, default_route: bool, what: &str) {
     );
 }
 
-/// `netplan generate` into a private root; the `.network` files, matched on the current MAC
-/// (a veth has no permanent one), in a directory for [`Install`].
-fn netplan_networks(rendered: &Rendered) -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    for f in &rendered.files {
-        let p = root.path().join(f.path.trim_start_matches('/'));
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, &f.contents).unwrap();
-        fs::set_permissions(&p, fs::Permissions::from_mode(f.mode)).unwrap();
-    }
-    let out = common::run(
-        Command::new("netplan")
-            .arg("generate")
-            .arg("--root-dir")
-            .arg(root.path()),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && !stderr.contains("WARNING") && !stderr.contains("Error"),
-        "netplan generate: {stderr}"
-    );
-    let gen_dir = root.path().join("run/systemd/network");
-    let mut files = Vec::new();
-    for e in fs::read_dir(&gen_dir).unwrap() {
-        let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        if name.ends_with(".network") {
-            let text = fs::read_to_string(gen_dir.join(&name))
-                .unwrap()
-                .replace("PermanentMACAddress=", "MACAddress=");
-            assert!(
-                text.contains(&format!("Gateway={ROUTER}")),
-                "netplan dropped the link-local gateway:\n{text}"
-            );
-            files.push((name, text));
-        }
-    }
-    assert!(!files.is_empty(), "netplan generated no .network file");
-    let refs: Vec<(&str, &str, u32)> = files
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str(), 0o644))
-        .collect();
-    common::networkd::dir_with(&refs)
-}
-
-/// The rendered files under `dir`, relative to it, in a directory for [`Install`].
-fn files_under(rendered: &Rendered, dir: &str) -> tempfile::TempDir {
-    let files: Vec<(String, String, u32)> = rendered
-        .files
-        .iter()
-        .filter_map(|f| {
-            let rel = f.path.strip_prefix(dir)?.trim_start_matches('/').to_owned();
-            Some((rel, f.contents.clone(), f.mode))
-        })
-        .collect();
-    let refs: Vec<(&str, &str, u32)> = files
-        .iter()
-        .map(|(n, c, m)| (n.as_str(), c.as_str(), *m))
-        .collect();
-    common::networkd::dir_with(&refs)
-}
-
-fn networkd_with(ns: &Netns, installs: &[Install], what: &str) -> (Networkd, tempfile::TempDir) {
-    let logdir = tempfile::tempdir().unwrap();
-    let mut networkd = Networkd::start(ns, installs, logdir.path().join("networkd.log"));
-    networkd.wait_settled(&[NAME], DEADLINE, false);
-    let parser: Vec<String> = common::networkd::parser_lines(&networkd.log())
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    assert!(
-        parser.is_empty(),
-        "{what}: networkd complained:\n{}",
-        parser.join("\n")
-    );
-    (networkd, logdir)
-}
-
 /// What a run applies: the model, and the `--input …` arguments `enicfg verify` reads it from.
 struct Case {
     name: &'static str,
@@ -389,70 +289,29 @@ fn run_stack(runner: Runner, case: Case) {
     };
     let rendered = render(cfg, runner.stack(), &facts)
         .unwrap_or_else(|e| panic!("{what}: cannot render: {e:#}"));
+    if runner == Runner::Netplan {
+        for (name, text) in netplan_generated(&rendered) {
+            assert!(
+                text.contains(&format!("Gateway={ROUTER}")),
+                "{what}: netplan dropped the link-local gateway in {name}:\n{text}"
+            );
+        }
+    }
     let ns = Netns::new();
     ns.add_veth(NAME, Some(MAC));
     let ra = RouterAdvertiser::start(&ns, &[NAME]);
     vpc_router(&ra.router);
-    let check = |ns: &Netns| {
-        wait_for_next_ra(ns, &[NAME]);
-        verify(ns, &case.input, &what);
-        prove_reachability(ns, case.default_route, &what);
-    };
-    match runner {
-        Runner::Ifupdown => {
-            let tmp = tempfile::tempdir().unwrap();
-            let main = common::ifupdown::write_root(
-                &tmp.path().join("root"),
-                &rendered,
-                Some(common::ifupdown::DEBIAN_CLOUD_MAIN),
-            );
-            let state: PathBuf = tmp.path().join("state");
-            fs::create_dir_all(&state).unwrap();
-            common::ifupdown::ifupdown_in(&ns, "ifup", &main, &state, NAME);
-            check(&ns);
-        }
-        Runner::Networkd => {
-            let etc = files_under(&rendered, "/etc/systemd/network");
-            let installs = [Install {
-                from: etc.path().to_path_buf(),
-                to: "/etc/systemd/network",
-            }];
-            let _networkd = networkd_with(&ns, &installs, &what);
-            check(&ns);
-        }
-        Runner::Netplan => {
-            let generated = netplan_networks(&rendered);
-            let mut installs = vec![Install {
-                from: generated.path().to_path_buf(),
-                to: "/run/systemd/network",
-            }];
-            let etc = files_under(&rendered, "/etc/systemd/network");
-            if fs::read_dir(etc.path()).unwrap().next().is_some() {
-                installs.push(Install {
-                    from: etc.path().to_path_buf(),
-                    to: "/etc/systemd/network",
-                });
-            }
-            let _networkd = networkd_with(&ns, &installs, &what);
-            check(&ns);
-        }
-        Runner::NetworkManager => {
-            let mut nm = NetworkManager::start(&ns, &profiles_of(&rendered));
-            nm.wait_connected(&[NAME], DEADLINE);
-            let problems = nm.keyfile_problems();
-            assert!(
-                problems.is_empty(),
-                "{what}: NetworkManager complained:\n{}",
-                problems.join("\n")
-            );
-            let shown = nm.show(&format!("enicfg-{NAME}"));
-            assert!(
-                shown.contains(ROUTER),
-                "{what}: NetworkManager's profile lost the gateway:\n{shown}"
-            );
-            check(&ns);
-        }
+    let up = bring_up(runner, &ns, &rendered, &[NAME], false, DEADLINE, &what);
+    if let Some(nm) = up.nm() {
+        let shown = nm.show(&format!("enicfg-{NAME}"));
+        assert!(
+            shown.contains(ROUTER),
+            "{what}: NetworkManager's profile lost the gateway:\n{shown}"
+        );
     }
+    wait_for_next_ra(&ns, &[NAME]);
+    verify(&ns, &case.input, &what);
+    prove_reachability(&ns, case.default_route, &what);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::metadata::{convert, sysfs_root};
 use common::snap::{STACKS, settings, show};
 
 use std::fs;
@@ -19,59 +20,6 @@ use enicfg::root::RootFacts;
 use enicfg::source::metadata::{self, Cloud, Options};
 
 const ENICFG: &str = env!("CARGO_BIN_EXE_enicfg");
-
-/// Every MAC written in a text, lower-cased, in order of first appearance.
-fn macs_in(text: &str) -> Vec<String> {
-    let b = text.as_bytes();
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i + 17 <= b.len() {
-        let w = &b[i..i + 17];
-        let ok = (0..17).all(|k| {
-            if k % 3 == 2 {
-                w[k] == b':'
-            } else {
-                w[k].is_ascii_hexdigit()
-            }
-        });
-        let bounded = i + 17 == b.len() || !b[i + 17].is_ascii_hexdigit() && b[i + 17] != b':';
-        if ok && bounded && (i == 0 || !b[i - 1].is_ascii_hexdigit()) {
-            let m = String::from_utf8_lossy(w).to_ascii_lowercase();
-            if !out.contains(&m) {
-                out.push(m);
-            }
-            i += 17;
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
-/// A fake root whose `sys/class/net` has `eth0..` for the given MACs (each with a `device`).
-fn sysfs_root(macs: &[String]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (i, mac) in macs.iter().enumerate() {
-        let d = dir.path().join(format!("sys/class/net/eth{i}"));
-        fs::create_dir_all(d.join("device")).unwrap();
-        fs::write(d.join("address"), format!("{mac}\n")).unwrap();
-    }
-    let lo = dir.path().join("sys/class/net/lo");
-    fs::create_dir_all(&lo).unwrap();
-    fs::write(lo.join("address"), "00:00:00:00:00:00\n").unwrap();
-    dir
-}
-
-/// Document -> (cloud, notes, validated config), with every NIC present in a fake sysfs.
-fn convert(path: &Path, opts: &Options) -> anyhow::Result<(Cloud, Vec<String>, Config)> {
-    let text = fs::read_to_string(path)?;
-    let root = sysfs_root(&macs_in(&text));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let doc = metadata::parse_document(&text, &name.unwrap_or_default())?;
-    let (cloud, converted) = metadata::load(&doc, None, opts, root.path())?;
-    let config = Config::from_spec(&converted.spec)?.select(opts.include_primary)?;
-    Ok((cloud, converted.notes, config))
-}
 
 fn all_nics() -> Options {
     Options {

@@ -12,10 +12,12 @@ pub mod expected;
 pub mod guest;
 pub mod ifupdown;
 pub mod imds;
+pub mod metadata;
 pub mod networkd;
 pub mod nm;
 pub mod oracle;
 pub mod snap;
+pub mod stacks;
 pub mod static_bin;
 
 use std::path::{Path, PathBuf};

@@ -15,17 +15,7 @@
 
 use std::path::PathBuf;
 
-/// The scenario fixtures that must have a hand-written state.
-pub const REQUIRED: [&str; 6] = [
-    "full-secondary",
-    "tencent-secondary-eni-route",
-    "two-nics-same-subnet",
-    "ipv6-only",
-    "secondary-default-route",
-    "eight-nics",
-];
-
-/// `tests/fixtures/expected/<stem>.txt`.
+/// `tests/fixtures/expected/<stem>.txt` (`<stem>` may name a subdirectory: `metadata/aws`).
 pub fn path(stem: &str) -> PathBuf {
     super::fixture(&format!("expected/{stem}.txt"))
 }
