@@ -148,8 +148,21 @@ fn lstat(path: &Path) -> Result<Option<fs::Metadata>> {
 
 /// Fails if any existing ancestor of `rel` below `root` is a symlink or not a directory.
 fn check_ancestors(root: &Path, rel: &Path) -> Result<()> {
-    let mut cur = root.to_path_buf();
+    check_ancestors_once(root, rel, &mut std::collections::HashSet::new())
+}
+
+/// [`check_ancestors`], skipping a parent directory already found whole in `checked` (a plan
+/// of N files in one directory would otherwise inspect it N times), and adding it when found.
+fn check_ancestors_once(
+    root: &Path,
+    rel: &Path,
+    checked: &mut std::collections::HashSet<PathBuf>,
+) -> Result<()> {
     let parent = rel.parent().unwrap_or(Path::new(""));
+    if checked.contains(parent) {
+        return Ok(());
+    }
+    let mut cur = root.to_path_buf();
     for c in parent.components() {
         cur.push(c);
         match lstat(&cur)? {
@@ -165,6 +178,7 @@ fn check_ancestors(root: &Path, rel: &Path) -> Result<()> {
             Some(_) => {}
         }
     }
+    checked.insert(parent.to_path_buf());
     Ok(())
 }
 
@@ -173,12 +187,13 @@ pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
     let owner = expected_owner();
     let mut steps = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
+    let mut checked_dirs = std::collections::HashSet::new();
     for file in files {
         let rel = checked_relative(&file.path)?;
         if !seen.insert(rel.clone()) {
             bail!("internal error: {} is rendered twice", file.path);
         }
-        check_ancestors(root, &rel)?;
+        check_ancestors_once(root, &rel, &mut checked_dirs)?;
         let full_path = root.join(&rel);
         let (old, old_mode, old_owner) = match lstat(&full_path)? {
             None => (None, None, None),

@@ -15,7 +15,7 @@
 //! [`Interface::rules`]. It never writes `hwaddress` (that *sets* the MAC), never `|| true`, and
 //! fails with `backend ifupdown cannot express ...` rather than dropping anything.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result, bail};
@@ -106,6 +106,7 @@ impl Backend for Ifupdown {
     fn render(&self, config: &Config, ctx: &Context<'_>) -> Result<Rendered> {
         let main = ctx.root.interfaces_main.as_deref();
         let parsed = main.map(parse_main).unwrap_or_default();
+        let coverage = parsed.coverage();
         let mut files = Vec::new();
         let mut appended = Vec::new();
         let mut taken: BTreeMap<String, String> = BTreeMap::new();
@@ -130,7 +131,7 @@ impl Backend for Ifupdown {
                      ifupdown only includes file names made of letters, digits, '_' and '-'"
                 );
             }
-            let path = match parsed.covering_path(&base) {
+            let path = match coverage.covering_path(&base) {
                 Some(path) => path,
                 None => {
                     let path = format!("{STANZA_DIR}/{base}");
@@ -548,12 +549,44 @@ pub struct MainFacts {
 impl MainFacts {
     /// The first candidate path (`DIR/BASE`, then `DIR/BASE.cfg`) an include reads.
     pub fn covering_path(&self, base: &str) -> Option<String> {
+        self.coverage().covering_path(base)
+    }
+
+    /// The includes, indexed for [`Coverage::covering_path`].
+    pub fn coverage(&self) -> Coverage<'_> {
+        let mut coverage = Coverage::default();
+        for inc in &self.includes {
+            match inc {
+                // A `source` line without a wildcard reads exactly one path; after enicfg has
+                // written N interfaces there are N of them, so they are looked up, not matched.
+                Include::Source(pattern) if !pattern.contains(['*', '?', '[']) => {
+                    coverage.literal.insert(pattern.as_str());
+                }
+                _ => coverage.patterns.push(inc),
+            }
+        }
+        coverage
+    }
+}
+
+/// The paths the include directives of `/etc/network/interfaces` read.
+#[derive(Debug, Default)]
+pub struct Coverage<'a> {
+    literal: HashSet<&'a str>,
+    patterns: Vec<&'a Include>,
+}
+
+impl Coverage<'_> {
+    /// The first candidate path (`DIR/BASE`, then `DIR/BASE.cfg`) an include reads.
+    pub fn covering_path(&self, base: &str) -> Option<String> {
         [
             format!("{STANZA_DIR}/{base}"),
             format!("{STANZA_DIR}/{base}.cfg"),
         ]
         .into_iter()
-        .find(|p| self.includes.iter().any(|inc| inc.covers(p)))
+        .find(|p| {
+            self.literal.contains(p.as_str()) || self.patterns.iter().any(|inc| inc.covers(p))
+        })
     }
 }
 

@@ -316,6 +316,19 @@ impl<'a> Existing<'a> {
                 let name = path.rsplit('/').next().unwrap_or(path.as_str());
                 run_names.entry(name).or_insert(path.as_str());
             }
+            // A file enicfg generated holds the one netdef its name says; parsing a thousand of
+            // them was most of a rewrite's time.
+            let first_line = contents.lines().next().unwrap_or_default();
+            if super::generated_by(first_line) == Some(BackendKind::Netplan)
+                && let Some(name) = path
+                    .strip_prefix("/etc/netplan/60-enicfg-")
+                    .and_then(|rest| rest.strip_suffix(".yaml"))
+            {
+                ids.entry(format!("0-enicfg-{name}"))
+                    .or_default()
+                    .push(path.as_str());
+                continue;
+            }
             // NOTE: an unparsable file is left to netplan to report; it cannot touch our netdef.
             let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(contents) else {
                 continue;
