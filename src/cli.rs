@@ -74,6 +74,33 @@ pub enum Command {
     /// What the hotplug units run: `add NIC`, `remove NIC` or `boot`, with the settings of
     /// /etc/enicfg/enicfg.yaml.
     Hotplug(HotplugArgs),
+    /// Print the completion script for a shell.
+    ///
+    /// The packages install it; by hand: bash `enicfg completions bash >
+    /// ~/.local/share/bash-completion/completions/enicfg`, zsh `enicfg completions zsh >
+    /// DIR/_enicfg` (DIR in $fpath), fish `enicfg completions fish >
+    /// ~/.config/fish/completions/enicfg.fish`.
+    Completions(CompletionsArgs),
+    /// Write the man pages, enicfg.1 and one enicfg-COMMAND.1 per command, into a directory
+    /// (for packaging).
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+/// `enicfg completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: crate::docs::Shell,
+}
+
+/// `enicfg man`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// The directory to write the pages into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
 }
 
 /// `enicfg install-hotplug`.

@@ -43,6 +43,8 @@ pub fn run(command: &Command) -> Result<Outcome> {
         Command::UninstallHotplug(args) => cmd_uninstall_hotplug(args).map(done),
         Command::Hotplug(args) => cmd_hotplug(args).map(done),
         Command::Verify(args) => cmd_verify(args),
+        Command::Completions(args) => crate::docs::completion(args.shell).map(done),
+        Command::Man(args) => crate::docs::cmd_man(&args.out_dir).map(done),
     }
 }
 
