@@ -132,9 +132,10 @@ pub struct InstallHotplugArgs {
     /// How long the units wait for the metadata service to list a NIC, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub timeout: f64,
-    /// Where enicfg is installed in the guest.
-    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/enicfg")]
-    pub binary: String,
+    /// Where enicfg is installed in the guest [default: the first of /usr/local/bin/enicfg and
+    /// /usr/bin/enicfg that exists under ROOT, else /usr/local/bin/enicfg].
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub target: TargetArgs,
