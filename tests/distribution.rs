@@ -22,23 +22,33 @@ fn visible_subcommands() -> Vec<clap::Command> {
         .collect()
 }
 
+/// Runs a tool that must succeed and complain about nothing on stderr; its stdout. `what` says
+/// which tool and which Debian package provides it.
+fn clean_run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{what} on {:?} failed or warned:\n{}{}",
+        cmd.get_args().collect::<Vec<_>>(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
 /// Runs `script` in a bash without any startup file, after sourcing the bash completion.
 fn bash_with_completion(script: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let completion = dir.path().join("enicfg.bash");
     fs::write(&completion, ok(&["completions", "bash"])).unwrap();
-    let out = Command::new("bash")
-        .args(["--norc", "--noprofile", "-c"])
-        .arg(format!("source {}\n{script}", completion.display()))
-        .output()
-        .expect("cannot run bash");
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "bash failed:\n{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
+    clean_run(
+        Command::new("bash")
+            .args(["--norc", "--noprofile", "-c"])
+            .arg(format!("source {}\n{script}", completion.display())),
+        "bash",
+    )
 }
 
 /// What the completion function offers for the words typed so far (the last one being
@@ -63,12 +73,7 @@ fn bash_completion_parses_and_completes_subcommands_and_flags() {
     let dir = tempfile::tempdir().unwrap();
     let completion = dir.path().join("enicfg.bash");
     fs::write(&completion, ok(&["completions", "bash"])).unwrap();
-    let syntax = Command::new("bash")
-        .arg("-n")
-        .arg(&completion)
-        .output()
-        .unwrap();
-    assert!(syntax.status.success(), "{}", text(&syntax.stderr));
+    clean_run(Command::new("bash").arg("-n").arg(&completion), "bash -n");
 
     // Registered for the command name the packages install.
     let registered = bash_with_completion("complete -p enicfg");
@@ -133,32 +138,20 @@ fn man_pages_format_without_warnings() {
     let dir = dir.path().join("man1");
     for name in man_pages(&dir) {
         let page = dir.join(&name);
-        let man = Command::new("man")
-            .args(["--warnings", "-l"])
-            .arg(&page)
-            .env("MANWIDTH", "80")
-            .env("LC_ALL", "C.UTF-8")
-            .output()
-            .expect("cannot run man (Debian package man-db)");
-        assert!(
-            man.status.success() && man.stderr.is_empty(),
-            "man --warnings -l {name}:\n{}",
-            text(&man.stderr)
+        let man = clean_run(
+            Command::new("man")
+                .args(["--warnings", "-l"])
+                .arg(&page)
+                .env("MANWIDTH", "80")
+                .env("LC_ALL", "C.UTF-8"),
+            "man (Debian package man-db)",
         );
-        assert!(
-            text(&man.stdout).contains("SYNOPSIS"),
-            "{name}: {}",
-            text(&man.stdout)
-        );
-        let groff = Command::new("groff")
-            .args(["-man", "-Tutf8", "-ww", "-z"])
-            .arg(&page)
-            .output()
-            .expect("cannot run groff (Debian package groff-base)");
-        assert!(
-            groff.status.success() && groff.stderr.is_empty(),
-            "groff -man -Tutf8 -ww {name}:\n{}",
-            text(&groff.stderr)
+        assert!(man.contains("SYNOPSIS"), "{name}: {man}");
+        clean_run(
+            Command::new("groff")
+                .args(["-man", "-Tutf8", "-ww", "-z"])
+                .arg(&page),
+            "groff (Debian package groff-base)",
         );
     }
 }
@@ -208,13 +201,7 @@ fn each_man_page_describes_its_flags() {
 
 /// A root whose os-release is Debian 12's, with enicfg installed at each of `binaries`.
 fn root_with(binaries: &[&str]) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    fs::create_dir_all(d.path().join("etc")).unwrap();
-    fs::copy(
-        common::fixture("roots/debian-12/etc/os-release"),
-        d.path().join("etc/os-release"),
-    )
-    .unwrap();
+    let d = common::debian_root();
     for b in binaries {
         let p = d.path().join(b.trim_start_matches('/'));
         fs::create_dir_all(p.parent().unwrap()).unwrap();
