@@ -74,6 +74,33 @@ pub enum Command {
     /// What the hotplug units run: `add NIC`, `remove NIC` or `boot`, with the settings of
     /// /etc/enicfg/enicfg.yaml.
     Hotplug(HotplugArgs),
+    /// Print the completion script for a shell.
+    ///
+    /// The packages install it; by hand: bash `enicfg completions bash >
+    /// ~/.local/share/bash-completion/completions/enicfg`, zsh `enicfg completions zsh >
+    /// DIR/_enicfg` (DIR in $fpath), fish `enicfg completions fish >
+    /// ~/.config/fish/completions/enicfg.fish`.
+    Completions(CompletionsArgs),
+    /// Write the man pages, enicfg.1 and one enicfg-COMMAND.1 per command, into a directory
+    /// (for packaging).
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+/// `enicfg completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: crate::docs::Shell,
+}
+
+/// `enicfg man`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// The directory to write the pages into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
 }
 
 /// `enicfg install-hotplug`.
@@ -105,9 +132,10 @@ pub struct InstallHotplugArgs {
     /// How long the units wait for the metadata service to list a NIC, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub timeout: f64,
-    /// Where enicfg is installed in the guest.
-    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/enicfg")]
-    pub binary: String,
+    /// Where enicfg is installed in the guest [default: the first of /usr/local/bin/enicfg and
+    /// /usr/bin/enicfg that exists under ROOT, else /usr/local/bin/enicfg].
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub target: TargetArgs,

@@ -43,6 +43,8 @@ pub fn run(command: &Command) -> Result<Outcome> {
         Command::UninstallHotplug(args) => cmd_uninstall_hotplug(args).map(done),
         Command::Hotplug(args) => cmd_hotplug(args).map(done),
         Command::Verify(args) => cmd_verify(args),
+        Command::Completions(args) => crate::docs::completion(args.shell).map(done),
+        Command::Man(args) => crate::docs::cmd_man(&args.out_dir).map(done),
     }
 }
 
@@ -508,7 +510,11 @@ fn cmd_install_hotplug(args: &InstallHotplugArgs) -> Result<String> {
         .map_err(|e| anyhow::Error::from(UsageError(format!("{e:#}"))))?;
     Exclusions::new(&args.exclude, &args.root)?;
     let detection = detect(&args.target, &args.root)?;
-    let files = crate::hotplug::render(&settings, detection.stack, &args.binary)?;
+    let binary = match &args.binary {
+        Some(binary) => binary.as_str(),
+        None => crate::hotplug::default_binary(&args.root)?,
+    };
+    let files = crate::hotplug::render(&settings, detection.stack, binary)?;
     let plan = write::plan(&args.root, &files)?;
     let mut out = String::new();
     let live = args.root == Path::new("/");

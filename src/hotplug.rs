@@ -27,7 +27,12 @@ pub const ADD_UNIT: &str = "/etc/systemd/system/enicfg@.service";
 pub const REMOVE_UNIT: &str = "/etc/systemd/system/enicfg-remove@.service";
 /// The unit that reconciles every NIC at boot.
 pub const BOOT_UNIT: &str = "/etc/systemd/system/enicfg-boot.service";
-/// Where the installed binary is by default (README "Install").
+/// Where the units look for enicfg when `--binary` is not given: the first of these installed
+/// under ROOT, in the order of a shell's `PATH` (README "Install": by hand into /usr/local/bin,
+/// the .deb and .rpm packages into /usr/bin).
+pub const BINARY_CANDIDATES: &[&str] = &["/usr/local/bin/enicfg", "/usr/bin/enicfg"];
+/// Where the units look for enicfg when none of [`BINARY_CANDIDATES`] is installed yet (an image
+/// whose binary is copied in later): the README's place for a hand install.
 pub const DEFAULT_BINARY: &str = "/usr/local/bin/enicfg";
 
 /// Directories that hold hotplug files, searched by `clean`.
@@ -106,6 +111,18 @@ impl Settings {
             .with_context(|| format!("invalid settings in {}", path.display()))?;
         Ok(settings)
     }
+}
+
+/// The binary the units run when `--binary` is not given: the first of [`BINARY_CANDIDATES`]
+/// installed under ROOT, otherwise [`DEFAULT_BINARY`]. Looked up under ROOT, not taken from the
+/// running process, so that an image root gets the path of the image's own binary.
+pub fn default_binary(root: &Path) -> Result<&'static str> {
+    for candidate in BINARY_CANDIDATES {
+        if crate::root::exists(root, candidate)? {
+            return Ok(candidate);
+        }
+    }
+    Ok(DEFAULT_BINARY)
 }
 
 /// Checks a path written into unit files and udev rules: absolute, and nothing systemd or udev

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod distro;
+pub mod docs;
 pub mod glob;
 pub mod hotplug;
 pub mod model;

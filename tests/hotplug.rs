@@ -10,17 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::cli::{ENICFG, enicfg, ok, text};
-
-fn debian_root() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    fs::create_dir_all(d.path().join("etc")).unwrap();
-    fs::copy(
-        common::fixture("roots/debian-12/etc/os-release"),
-        d.path().join("etc/os-release"),
-    )
-    .unwrap();
-    d
-}
+use common::debian_root;
 
 /// Every file `install-hotplug` writes, with path and mode, for both kinds of source.
 #[test]

@@ -33,6 +33,18 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// A throw-away root whose only file is Debian 12's `/etc/os-release`.
+pub fn debian_root() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("etc")).unwrap();
+    std::fs::copy(
+        fixture("roots/debian-12/etc/os-release"),
+        d.path().join("etc/os-release"),
+    )
+    .unwrap();
+    d
+}
+
 /// Loads and validates a scenario fixture, primary interfaces included.
 pub fn load_config(path: &Path) -> Config {
     let text = std::fs::read_to_string(path).unwrap();
