@@ -418,13 +418,6 @@ fn exit_codes() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("failed to read input file /nonexistent/eni.yaml"));
-    let out = enicfg(&["render", "--input", &input, "--distro", "ubuntu:12.04"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("ubuntu version 12.04 is not in enicfg's distro table"),
-        "{}",
-        text(&out.stderr)
-    );
     // primary interfaces are skipped unless asked for
     let primary = fixture("eni/tencent-primary-secondary-ip.yaml");
     let out = enicfg(&["render", "--input", &primary, "--backend", "netplan"]);
@@ -776,5 +769,67 @@ fn usage_errors_exit_2_wherever_they_are_found() {
     assert!(
         err.contains("does not exist") && !err.contains("--backend"),
         "{err}"
+    );
+}
+
+/// `--distro` with a value the distro table cannot place is a usage error that names what the
+/// table knows: the versions of a known ID, or the known IDs.
+#[test]
+fn a_distro_the_table_cannot_place_names_what_it_knows() {
+    let input = fixture("eni/full-secondary.yaml");
+    for (distro, message) in [
+        (
+            "centos",
+            "error: --distro centos needs a version: enicfg knows centos 6, 7, 8, 9 or later (os-release VERSION_ID, e.g. --distro centos:6)\n",
+        ),
+        (
+            "ubuntu:12.04",
+            "error: --distro ubuntu:12.04: ubuntu 12.04 is not in enicfg's distro table, which knows ubuntu 14, 15-17, 18 or later: pass one of those, or --backend to choose the format\n",
+        ),
+        (
+            "amzn:2019",
+            "error: --distro amzn:2019: amzn 2019 is not in enicfg's distro table, which knows amzn 2, 2016-2018, 2022 or later: pass one of those, or --backend to choose the format\n",
+        ),
+    ] {
+        for args in [
+            &["render", "--input", &input, "--distro", distro][..],
+            &["write", "--input", &input, "--distro", distro, "--dry-run"],
+        ] {
+            let out = enicfg(args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert_eq!(text(&out.stderr), message, "{args:?}");
+            assert!(out.stdout.is_empty(), "{args:?}");
+        }
+    }
+    let out = enicfg(&["detect", "--distro", "plan9:4"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(
+            "error: --distro plan9:4: unknown distro ID plan9: enicfg knows almalinux, "
+        ) && err.contains(", centos, ")
+            && err.contains(", ubuntu; or pass --backend"),
+        "{err}"
+    );
+    // Versions the table covers whatever they are need none.
+    for distro in ["debian", "openeuler", "opensuse-tumbleweed"] {
+        let out = enicfg(&["detect", "--distro", distro]);
+        assert!(out.status.success(), "{distro}: {}", text(&out.stderr));
+    }
+    // A root's os-release with a version the table lacks is an error (exit 1), naming the
+    // versions too.
+    let root = root_with("ID=centos\nVERSION_ID=5\n");
+    let out = enicfg(&[
+        "render",
+        "--input",
+        &input,
+        "--root",
+        root.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("centos version 5 is not in enicfg's distro table, which knows centos 6, 7, 8, 9 or later"),
+        "{}",
+        text(&out.stderr)
     );
 }

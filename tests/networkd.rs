@@ -109,7 +109,11 @@ fn every_fixture_renders_world_readable_files_that_sort_first() {
             "systemctl restart systemd-networkd"
         );
         // One reload and one reconfigure naming every interface, whatever their number.
-        let names: Vec<String> = config.interfaces.iter().map(|i| i.name.to_string()).collect();
+        let names: Vec<String> = config
+            .interfaces
+            .iter()
+            .map(|i| i.name.to_string())
+            .collect();
         assert_eq!(
             rendered.commands.interface,
             [format!(
