@@ -33,6 +33,7 @@ pub struct Options {
 
 /// Runs one apply command through `/bin/sh -c`, capturing its output.
 fn run_shell(command: &str) -> Result<()> {
+    crate::explain(|| format!("running: {command}"));
     let out = Command::new("/bin/sh")
         .arg("-c")
         .arg(command)

@@ -18,13 +18,35 @@ use crate::source::metadata::Cloud;
 /// writes atomically, backs up files it did not generate, and prints the command that applies
 /// the change.
 ///
-/// Exit status: 0 on success (including "nothing to change"), 1 on error, 2 on usage errors.
+/// Exit status: 0 on success (including "nothing to change"), 1 on error (and for verify, on any
+/// mismatch), 2 on usage errors, 3 when `write --check` finds a file that would change.
 #[derive(Debug, Parser)]
 #[command(name = "enicfg", version, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Say only results, warnings and errors: no notes, and none of the lines write, clean and
+    /// the hotplug commands print about what they did (the exit status tells).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also say, on stderr, what enicfg decided and why (the interfaces read, the target and how
+    /// it was detected, each command it runs).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+impl Cli {
+    /// The verbosity `-q`/`-v` ask for.
+    pub fn verbosity(&self) -> crate::Verbosity {
+        if self.quiet {
+            crate::Verbosity::Quiet
+        } else if self.verbose {
+            crate::Verbosity::Verbose
+        } else {
+            crate::Verbosity::Normal
+        }
+    }
 }
 
 /// Subcommands.
@@ -366,6 +388,10 @@ pub struct WriteArgs {
     /// Print a unified diff against the files on disk and write nothing.
     #[arg(long, conflicts_with = "restart")]
     pub dry_run: bool,
+    /// Drift check for pipelines: like --dry-run (prints the diff, writes nothing), and exits 3
+    /// when a file would be created, changed or removed, 0 when every file is up to date.
+    #[arg(long, conflicts_with = "restart")]
+    pub check: bool,
     /// Apply: run the per-interface apply commands (even when no file changed), then check the
     /// kernel state against the description; on failure put the previous files back and apply
     /// them again (only with --root /).
@@ -382,6 +408,10 @@ pub struct WriteArgs {
         conflicts_with = "dry_run"
     )]
     pub settle_timeout: Option<f64>,
+    /// Output format: text, or a JSON summary (target, each file with its action, backups, the
+    /// apply commands, what --restart ran and whether the kernel state matched).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// `enicfg verify`.

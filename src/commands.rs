@@ -20,32 +20,50 @@ use crate::{
     source, verify, write,
 };
 
-/// What a successful run prints, and whether it found everything as expected (exit 0) or
-/// not (`verify` with findings: exit 1).
+/// What a successful run prints, and its exit status: 0, or 1 for `verify` with findings, or
+/// [`DRIFT`] for `write --check` with files that would change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// Standard output.
     pub stdout: String,
-    /// False when `verify` found mismatches.
-    pub ok: bool,
+    /// The exit status.
+    pub code: u8,
 }
+
+/// The exit status of `write --check` when a file would change (1 stays "error", 2 "usage").
+pub const DRIFT: u8 = 3;
 
 /// Runs a parsed command line.
 pub fn run(command: &Command) -> Result<Outcome> {
-    let done = |stdout: String| Outcome { stdout, ok: true };
+    let done = |stdout: String| Outcome { stdout, code: 0 };
+    // What write, clean and the hotplug commands print is a report of what they did: `-q`
+    // keeps only its warnings.
+    let report = |stdout: String| done(quiet_report(stdout));
     match command {
         Command::Render(args) => cmd_render(args).map(done),
-        Command::Write(args) => cmd_write(args).map(done),
+        Command::Write(args) => cmd_write(args),
         Command::Detect(args) => cmd_detect(args).map(done),
         Command::Fetch(args) => cmd_fetch(args).map(done),
-        Command::Clean(args) => cmd_clean(args).map(done),
-        Command::InstallHotplug(args) => cmd_install_hotplug(args).map(done),
-        Command::UninstallHotplug(args) => cmd_uninstall_hotplug(args).map(done),
-        Command::Hotplug(args) => cmd_hotplug(args).map(done),
+        Command::Clean(args) => cmd_clean(args).map(report),
+        Command::InstallHotplug(args) => cmd_install_hotplug(args).map(report),
+        Command::UninstallHotplug(args) => cmd_uninstall_hotplug(args).map(report),
+        Command::Hotplug(args) => cmd_hotplug(args).map(report),
         Command::Verify(args) => cmd_verify(args),
         Command::Completions(args) => crate::docs::completion(args.shell).map(done),
         Command::Man(args) => crate::docs::cmd_man(&args.out_dir).map(done),
     }
+}
+
+/// A report of what a command did, as `-q` leaves it: its warnings only.
+fn quiet_report(stdout: String) -> String {
+    if crate::verbosity() != crate::Verbosity::Quiet {
+        return stdout;
+    }
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
@@ -78,13 +96,14 @@ fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
     };
     Ok(Outcome {
         stdout,
-        ok: report.ok,
+        code: u8::from(!report.ok),
     })
 }
 
+/// `render --format json`; `distro` has the shape of `detect`'s and `write`'s.
 #[derive(Serialize)]
 struct RenderJson<'a> {
-    distro: Option<String>,
+    distro: Option<&'a distro::Distro>,
     stack: Stack,
     backend: BackendKind,
     #[serde(flatten)]
@@ -123,7 +142,7 @@ fn cmd_render(args: &RenderArgs) -> Result<String> {
         Format::Text => render_text(&detection, &rendered),
         Format::Json => {
             let json = RenderJson {
-                distro: detection.distro.as_ref().map(|d| d.short()),
+                distro: detection.distro.as_ref(),
                 stack: detection.stack,
                 backend: detection.stack.backend(),
                 rendered: &rendered,
@@ -133,14 +152,94 @@ fn cmd_render(args: &RenderArgs) -> Result<String> {
     }
 }
 
-fn cmd_write(args: &WriteArgs) -> Result<String> {
-    write_run(args, None)
+fn cmd_write(args: &WriteArgs) -> Result<Outcome> {
+    let report = write_run(args, None)?;
+    let stdout = match args.format {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Text => quiet_report(report.text.clone()),
+    };
+    // `--check`: drift is its own exit status, so a pipeline tells it from an error.
+    let code = if args.check && report.changed {
+        DRIFT
+    } else {
+        0
+    };
+    Ok(Outcome { stdout, code })
+}
+
+/// What `write` did (or, with `--dry-run`/`--check`, would do): the text it prints, and the
+/// summary `--format json` prints.
+#[derive(Debug, Serialize)]
+struct WriteReport {
+    /// The target distro (the shape of `detect`'s and `render`'s), `null` with `--backend`.
+    distro: Option<distro::Distro>,
+    stack: Stack,
+    backend: BackendKind,
+    /// Why this stack.
+    reason: String,
+    root: String,
+    /// True for `--dry-run` and `--check`: nothing was written.
+    dry_run: bool,
+    /// True when a file was (or would be) created, replaced or removed.
+    changed: bool,
+    /// Every file of the plan, with what happens to it.
+    files: Vec<FileReport>,
+    /// Backups of files enicfg did not generate, as paths inside ROOT.
+    backups: Vec<String>,
+    /// What applies the change on this machine (`apply with`): empty for an image root, for a
+    /// run that changed nothing, and with `--restart` (see `restart`).
+    commands: Vec<String>,
+    /// What `--restart` did; `null` without it.
+    restart: Option<RestartReport>,
+    /// Commands run on the way that failed without failing the run (`note:` lines).
+    notes: Vec<String>,
+    /// Files under ROOT that shadow enicfg's (after `--restart`).
+    warnings: Vec<String>,
+    /// The unified diff, with `--dry-run`/`--check`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<String>,
+    #[serde(skip)]
+    text: String,
+}
+
+/// One file of a write.
+#[derive(Debug, Serialize)]
+struct FileReport {
+    /// Path inside ROOT.
+    path: String,
+    #[serde(serialize_with = "mode_octal")]
+    mode: u32,
+    action: write::Action,
+}
+
+fn mode_octal<S: serde::Serializer>(mode: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{mode:04o}"))
+}
+
+/// What `write --restart` did.
+#[derive(Debug, Default, Serialize)]
+struct RestartReport {
+    /// Every command run, in order (taking back what is no longer described, then applying).
+    ran: Vec<String>,
+    /// The interfaces applied (their files changed or their kernel state did not match).
+    applied: Vec<String>,
+    /// True when the kernel state was compared with the description and matched (a failed
+    /// verification is an error, after the rollback).
+    verified: bool,
+}
+
+/// Lines of a report that start with `prefix`, without it.
+fn lines_with(text: &str, prefix: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `write`, with `--restart`'s apply and verification limited to the interfaces in `scope`
 /// when given (a hot-plugged NIC: the files of every NIC are reconciled, but only that one is
 /// re-applied; at boot, the NICs that are attached).
-fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
+fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> {
     if args.restart && args.root != Path::new("/") {
         return Err(UsageError(format!(
             "--restart runs the apply commands on this machine, so it needs --root / (got {})",
@@ -153,10 +252,39 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
     let detection = detect(&args.target, &args.root)?;
     let rendered = render(&config, &detection, &args.root)?;
     let keep = |path: &str, contents: &str| exclusions.owns_file(path, contents);
+    let live = args.root == Path::new("/");
+    let mut report = WriteReport {
+        distro: detection.distro.clone(),
+        stack: detection.stack,
+        backend: detection.stack.backend(),
+        reason: detection.reason.clone(),
+        root: args.root.display().to_string(),
+        dry_run: args.dry_run || args.check,
+        changed: false,
+        files: Vec::new(),
+        backups: Vec::new(),
+        commands: Vec::new(),
+        restart: None,
+        notes: Vec::new(),
+        warnings: Vec::new(),
+        diff: None,
+        text: String::new(),
+    };
+    let files_of = |plan: &write::Plan| -> Vec<FileReport> {
+        plan.steps
+            .iter()
+            .map(|s| FileReport {
+                path: s.file.path.clone(),
+                mode: s.file.mode,
+                action: s.action,
+            })
+            .collect()
+    };
     let mut out = String::new();
-    if args.dry_run {
+    if report.dry_run {
         let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
-        if write::journal_pending(&args.root) {
+        let pending = write::journal_pending(&args.root);
+        if pending {
             out.push_str(&format!(
                 "# an interrupted write left {}: the next write completes it first\n",
                 root::in_root(&args.root, write::JOURNAL).display()
@@ -165,15 +293,18 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
         if plan.is_noop() {
             out.push_str(&up_to_date(plan.steps.len()));
         } else {
-            out.push_str(&plan.diff());
+            let diff = plan.diff();
+            out.push_str(&diff);
+            report.diff = Some(diff);
         }
-        if !plan.is_noop() && args.root == Path::new("/") {
-            out.push_str(&format!(
-                "# apply with: {}\n",
-                rendered.commands.interface.join("; ")
-            ));
+        if !plan.is_noop() && live {
+            report.commands = rendered.commands.interface.clone();
+            out.push_str(&format!("# apply with: {}\n", report.commands.join("; ")));
         }
-        return Ok(out);
+        report.changed = !plan.is_noop() || pending;
+        report.files = files_of(&plan);
+        report.text = out;
+        return Ok(report);
     }
     let settle = if args.restart {
         Some(crate::seconds(
@@ -188,11 +319,14 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
     write::reconcile(&args.root, &rendered.files, &keep)?.check_access()?;
     let _lock = write::Lock::acquire(&args.root)?;
     if let Some(lines) = write::recover(&args.root)? {
+        report.changed = true;
         for l in lines {
             out.push_str(&format!("{l}\n"));
         }
     }
     let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
+    report.changed |= !plan.is_noop();
+    report.files = files_of(&plan);
     // Files that go, and the interfaces that are no longer described at all.
     let removed: Vec<&write::Step> = plan
         .steps
@@ -249,9 +383,11 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
                 root::in_root(&args.root, b).display()
             ));
         }
+        report.backups = backups;
     }
     match settle {
         Some(settle) => {
+            let mut restart = RestartReport::default();
             apply::run_best_effort(&retire.after, &mut out);
             // What the stacks left of interfaces no longer described (rules outlive a detached
             // device).
@@ -309,12 +445,28 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
                         .interfaces
                         .iter()
                         .filter(|i| {
-                            changed(i.name.as_str())
-                                || mismatched.iter().any(|m| m == i.name.as_str())
+                            let name = i.name.as_str();
+                            let why = if changed(name) {
+                                "its files changed"
+                            } else if mismatched.iter().any(|m| m == name) {
+                                "its kernel state does not match the description"
+                            } else {
+                                crate::explain(|| {
+                                    format!("not re-applying {name}: its files are unchanged and its kernel state matches")
+                                });
+                                return false;
+                            };
+                            crate::explain(|| format!("applying {name}: {why}"));
+                            true
                         })
                         .cloned()
                         .collect(),
                 };
+                restart.applied = to_apply
+                    .interfaces
+                    .iter()
+                    .map(|i| i.name.to_string())
+                    .collect();
                 let cmds = if to_apply.interfaces.is_empty() {
                     out.push_str(
                         "no file changed and the kernel state matches: nothing to re-apply\n",
@@ -325,24 +477,32 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
                         .commands
                         .interface
                 };
-                apply::apply(&target, &cmds, &plan, opts)?
+                let done = apply::apply(&target, &cmds, &plan, opts)?;
+                restart.verified = true;
+                done
             };
             out.push_str(&done);
             let record = serde_json::to_string_pretty(&apply::Applied::of(&config))?;
             write::put_state(&args.root, apply::APPLIED, &(record + "\n"))?;
             for w in verify::shadowing(&args.root, &config) {
                 out.push_str(&format!("warning: {w}\n"));
+                report.warnings.push(w);
             }
+            restart.ran = lines_with(&out, "ran: ");
+            report.restart = Some(restart);
         }
         // An image root is applied by its own boot, not by commands run here.
-        None if !plan.is_noop() && args.root == Path::new("/") => {
+        None if !plan.is_noop() && live => {
             let mut cmds = retire.after.clone();
             cmds.extend(rendered.commands.interface.iter().cloned());
             out.push_str(&format!("apply with: {}\n", cmds.join("; ")));
+            report.commands = cmds;
         }
         None => {}
     }
-    Ok(out)
+    report.notes = lines_with(&out, "note: ");
+    report.text = out;
+    Ok(report)
 }
 
 #[derive(Serialize)]
@@ -650,9 +810,11 @@ fn cmd_hotplug(args: &HotplugArgs) -> Result<String> {
         },
         root: root.to_path_buf(),
         dry_run: false,
+        check: false,
         restart: true,
         no_rollback: false,
         settle_timeout: None,
+        format: Format::Text,
     };
     // A hot-plugged NIC is applied alone; at boot, every NIC that is attached (a description
     // file may list NICs that are not, yet).
@@ -665,7 +827,7 @@ fn cmd_hotplug(args: &HotplugArgs) -> Result<String> {
             .map(|(name, _, _)| name)
             .collect()
     };
-    write_run(&write, Some(&scope))
+    Ok(write_run(&write, Some(&scope))?.text)
 }
 
 /// A NIC went: its files go (with their stacks' after-commands) and the rules enicfg applied
