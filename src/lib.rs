@@ -189,7 +189,13 @@ fn load_described(source: &SourceArgs, root: &Path) -> Result<(Config, String)> 
         || "the command-line flags".to_owned(),
         |p| p.display().to_string(),
     );
-    let config = Config::from_spec(&spec)
+    // Flag users are told about the flags they typed, file users about the file's keys.
+    let naming = if source.input.is_some() {
+        model::Naming::Schema
+    } else {
+        model::Naming::Flags
+    };
+    let config = Config::from_spec_named(&spec, naming)
         .with_context(|| format!("invalid interface description in {origin}"))?;
     Ok((config.select(source.include_primary)?, origin))
 }

@@ -1164,3 +1164,65 @@ fn quiet_and_verbose() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("backend:   netplan"));
 }
+
+/// A description given with flags is judged in the flags' names (`--gateway`), a file in its
+/// keys (`ipv4.gateway`), for the same mistakes.
+#[test]
+fn errors_for_flag_users_name_the_flags() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--address", "10.0.2.5/24", "--gateway", "10.0.3.1"],
+            "eth1: --gateway 10.0.3.1 is outside 10.0.2.0/24",
+        ),
+        (
+            &["--address", "10.0.2.5/24", "--gateway", "2001:db8::1"],
+            "eth1: --gateway 2001:db8::1 is an IPv6 address: use --ipv6-gateway",
+        ),
+        (
+            &["--dhcp", "--address", "10.0.2.5/24"],
+            "eth1: --dhcp is given and --address is set: use either DHCP or static addresses, not both",
+        ),
+        (
+            &["--address", "10.0.2.5/24", "--mtu", "10"],
+            "eth1: --mtu 10 is out of range: it must be 68..=65535",
+        ),
+        (
+            &[
+                "--address",
+                "10.0.2.5/24",
+                "--route",
+                "192.168.0.0/16,via=10.9.9.9",
+            ],
+            "eth1: --route 192.168.0.0/16,via=10.9.9.9: via 10.9.9.9 is not reachable on-link: it is outside 10.0.2.0/24",
+        ),
+        (
+            &["--address", "10.0.2.5/24", "--table", "100"],
+            "eth1: --table needs a static gateway: set --gateway or --ipv6-gateway (DHCP gateways are not known in advance)",
+        ),
+    ];
+    for (flags, problem) in cases {
+        let mut args = vec!["render", "--backend", "netplan", "--name", "eth1"];
+        args.extend_from_slice(flags);
+        let out = enicfg(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("error: invalid interface description in the command-line flags: {problem}\n"),
+            "{args:?}"
+        );
+        assert!(!text(&out.stderr).contains("ipv4."), "{args:?}");
+    }
+    // A file keeps its keys.
+    let out = enicfg(&[
+        "render",
+        "--input",
+        &fixture("invalid/gateway-outside-subnet.yaml"),
+        "--backend",
+        "netplan",
+    ]);
+    assert!(
+        text(&out.stderr).contains("eth1: ipv4.gateway 10.0.3.1 is outside 10.0.2.0/24"),
+        "{}",
+        text(&out.stderr)
+    );
+}
