@@ -1226,3 +1226,47 @@ fn errors_for_flag_users_name_the_flags() {
         text(&out.stderr)
     );
 }
+
+/// The help says what each command does: every format in the top-level list, what verify
+/// checks in both -h and --help, what --check and -q/-v do.
+#[test]
+fn help_describes_the_commands() {
+    let help = text(&enicfg(&["--help"]).stdout);
+    for format in [
+        "RHEL ifcfg",
+        "SUSE ifcfg",
+        "ifupdown",
+        "netplan",
+        "NetworkManager keyfiles",
+        "systemd-networkd",
+    ] {
+        assert!(help.contains(format), "{format}: {help}");
+    }
+    assert!(
+        help.contains("3 when `write --check` finds a file that would change"),
+        "{help}"
+    );
+    for flag in ["-h", "--help"] {
+        let verify = text(&enicfg(&["verify", flag]).stdout);
+        assert!(
+            verify.starts_with(
+                "Check the live kernel state (links, addresses, routes, rules, MTU) against the description; exit 1 on any mismatch"
+            ),
+            "verify {flag}: {verify}"
+        );
+        let write = text(&enicfg(&["write", flag]).stdout);
+        assert!(write.contains("--check"), "write {flag}: {write}");
+        assert!(write.contains("-q, --quiet"), "write {flag}: {write}");
+    }
+    let verify = text(&enicfg(&["verify", "--help"]).stdout);
+    assert!(
+        verify
+            .contains("Checks, per described interface: link up with carrier, MTU, MAC, addresses"),
+        "{verify}"
+    );
+    let write = text(&enicfg(&["write", "--help"]).stdout);
+    assert!(
+        write.contains("exits 3 when a file would be created, changed or removed"),
+        "{write}"
+    );
+}
