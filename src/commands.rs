@@ -236,6 +236,76 @@ fn lines_with(text: &str, prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every file of a plan with what happens to it.
+fn files_of(plan: &write::Plan) -> Vec<FileReport> {
+    plan.steps
+        .iter()
+        .map(|s| FileReport {
+            path: s.file.path.clone(),
+            mode: s.file.mode,
+            action: s.action,
+        })
+        .collect()
+}
+
+/// `write --dry-run`/`--check`: the diff (or "nothing to change"), the command that would apply
+/// it on this machine, and whether anything would change (an interrupted write pending counts).
+fn dry_run_report(
+    root_dir: &Path,
+    plan: &write::Plan,
+    rendered: &Rendered,
+    report: &mut WriteReport,
+) {
+    let mut out = String::new();
+    let pending = write::journal_pending(root_dir);
+    if pending {
+        out.push_str(&format!(
+            "# an interrupted write left {}: the next write completes it first\n",
+            root::in_root(root_dir, write::JOURNAL).display()
+        ));
+    }
+    if plan.is_noop() {
+        out.push_str(&up_to_date(plan.steps.len()));
+    } else {
+        let diff = plan.diff();
+        out.push_str(&diff);
+        report.diff = Some(diff);
+    }
+    // An image root is applied by its own boot, not by commands run here.
+    if !plan.is_noop() && root_dir == Path::new("/") {
+        report.commands = rendered.commands.interface.clone();
+        out.push_str(&format!("# apply with: {}\n", report.commands.join("; ")));
+    }
+    report.changed = !plan.is_noop() || pending;
+    report.files = files_of(plan);
+    report.text = out;
+}
+
+/// What a write that applied `plan` says: each file with its verb and mode, then the backups.
+fn written_text(root_dir: &Path, plan: &write::Plan, backups: &[String]) -> String {
+    let mut out = String::new();
+    for step in &plan.steps {
+        let verb = match step.action {
+            write::Action::Create => "created",
+            write::Action::Replace => "updated",
+            write::Action::Unchanged => "unchanged",
+            write::Action::Remove => "removed",
+        };
+        out.push_str(&format!(
+            "{verb} {} (mode {:04o})\n",
+            step.full_path.display(),
+            step.file.mode
+        ));
+    }
+    for b in backups {
+        out.push_str(&format!(
+            "backup {}\n",
+            root::in_root(root_dir, b).display()
+        ));
+    }
+    out
+}
+
 /// `write`, with `--restart`'s apply and verification limited to the interfaces in `scope`
 /// when given (a hot-plugged NIC: the files of every NIC are reconciled, but only that one is
 /// re-applied; at boot, the NICs that are attached).
@@ -270,42 +340,12 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
         diff: None,
         text: String::new(),
     };
-    let files_of = |plan: &write::Plan| -> Vec<FileReport> {
-        plan.steps
-            .iter()
-            .map(|s| FileReport {
-                path: s.file.path.clone(),
-                mode: s.file.mode,
-                action: s.action,
-            })
-            .collect()
-    };
-    let mut out = String::new();
     if report.dry_run {
         let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
-        let pending = write::journal_pending(&args.root);
-        if pending {
-            out.push_str(&format!(
-                "# an interrupted write left {}: the next write completes it first\n",
-                root::in_root(&args.root, write::JOURNAL).display()
-            ));
-        }
-        if plan.is_noop() {
-            out.push_str(&up_to_date(plan.steps.len()));
-        } else {
-            let diff = plan.diff();
-            out.push_str(&diff);
-            report.diff = Some(diff);
-        }
-        if !plan.is_noop() && live {
-            report.commands = rendered.commands.interface.clone();
-            out.push_str(&format!("# apply with: {}\n", report.commands.join("; ")));
-        }
-        report.changed = !plan.is_noop() || pending;
-        report.files = files_of(&plan);
-        report.text = out;
+        dry_run_report(&args.root, &plan, &rendered, &mut report);
         return Ok(report);
     }
+    let mut out = String::new();
     let settle = if args.restart {
         Some(crate::seconds(
             "--settle-timeout",
@@ -327,141 +367,39 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
     let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
     report.changed |= !plan.is_noop();
     report.files = files_of(&plan);
-    // Files that go, and the interfaces that are no longer described at all.
-    let removed: Vec<&write::Step> = plan
-        .steps
-        .iter()
-        .filter(|s| s.action == write::Action::Remove)
-        .collect();
     let described = |name: &str| config.interfaces.iter().any(|i| i.name.as_str() == name);
-    let mut retire = backend::Retire::default();
-    for step in &removed {
-        let Some(kind) = step
-            .old
-            .as_deref()
-            .and_then(|o| o.lines().next())
-            .and_then(backend::generated_by)
-        else {
-            continue;
-        };
-        let stale_nic = backend::interface_of(&step.file.path).is_some_and(|n| !described(&n));
-        let r = backend::retire_commands(kind, &step.file.path, stale_nic);
-        for c in r.before {
-            if !retire.before.contains(&c) {
-                retire.before.push(c);
-            }
-        }
-        for c in r.after {
-            if !retire.after.contains(&c) {
-                retire.after.push(c);
-            }
-        }
-    }
+    let retire = apply::retire(&plan, &described);
     if args.restart {
         apply::run_best_effort(&retire.before, &mut out);
     }
     if plan.is_noop() {
         out.push_str(&up_to_date(plan.steps.len()));
     } else {
-        let backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
-        for step in &plan.steps {
-            let verb = match step.action {
-                write::Action::Create => "created",
-                write::Action::Replace => "updated",
-                write::Action::Unchanged => "unchanged",
-                write::Action::Remove => "removed",
-            };
-            out.push_str(&format!(
-                "{verb} {} (mode {:04o})\n",
-                step.full_path.display(),
-                step.file.mode
-            ));
-        }
-        for b in &backups {
-            out.push_str(&format!(
-                "backup {}\n",
-                root::in_root(&args.root, b).display()
-            ));
-        }
-        report.backups = backups;
+        report.backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+        out.push_str(&written_text(&args.root, &plan, &report.backups));
     }
     match settle {
         Some(settle) => {
             let mut restart = RestartReport::default();
             apply::run_best_effort(&retire.after, &mut out);
-            // What the stacks left of interfaces no longer described (rules outlive a detached
-            // device).
-            let applied = apply::Applied::load(&args.root);
-            let present: Vec<String> = source::metadata::sysfs_macs(&args.root)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(name, _, _)| name)
-                .collect();
-            for gone in applied.dropped(&config) {
-                let mac = gone.mac.as_deref().and_then(|m| m.parse().ok());
-                if exclusions.covers(&gone.name, mac) {
-                    continue;
-                }
-                let exists = present.contains(&gone.name);
-                let cmds = apply::cleanup_commands(gone, &config, exists);
-                apply::run_best_effort(&cmds, &mut out);
-            }
-            apply::run_best_effort(&apply::changed_rule_commands(&applied, &config), &mut out);
+            apply::take_back(
+                &args.root,
+                &config,
+                &|name, mac| exclusions.covers(name, mac),
+                &mut out,
+            );
             let opts = apply::Options {
                 settle,
                 rollback: !args.no_rollback,
             };
-            let target = Config {
-                interfaces: config
-                    .interfaces
-                    .iter()
-                    .filter(|i| scope.is_none_or(|nics| nics.iter().any(|n| n == i.name.as_str())))
-                    .cloned()
-                    .collect(),
-            };
+            let target = apply::in_scope(&config, scope);
             let done = if target.interfaces.is_empty() {
                 format!(
                     "{} not among the described interfaces (the primary, or not listed): nothing to apply\n",
                     scope.unwrap_or_default().join(", ")
                 )
             } else {
-                // Apply the interfaces whose files changed or whose kernel state does not match
-                // the description; re-applying one that already matches would only bounce it
-                // (and a stack that reconfigures asynchronously would do so after we verified).
-                let changed = |name: &str| {
-                    plan.steps.iter().any(|s| {
-                        s.action != write::Action::Unchanged
-                            && backend::interface_of(&s.file.path).is_none_or(|n| n == name)
-                    })
-                };
-                let state = verify::KernelState::read(None, &target)?;
-                let mismatched: Vec<String> = verify::compare(&target, &state)
-                    .findings
-                    .into_iter()
-                    .map(|f| f.interface)
-                    .collect();
-                let to_apply = Config {
-                    interfaces: target
-                        .interfaces
-                        .iter()
-                        .filter(|i| {
-                            let name = i.name.as_str();
-                            let why = if changed(name) {
-                                "its files changed"
-                            } else if mismatched.iter().any(|m| m == name) {
-                                "its kernel state does not match the description"
-                            } else {
-                                crate::explain(|| {
-                                    format!("not re-applying {name}: its files are unchanged and its kernel state matches")
-                                });
-                                return false;
-                            };
-                            crate::explain(|| format!("applying {name}: {why}"));
-                            true
-                        })
-                        .cloned()
-                        .collect(),
-                };
+                let to_apply = apply::needing_apply(&target, &plan)?;
                 restart.applied = to_apply
                     .interfaces
                     .iter()
@@ -845,25 +783,8 @@ fn forget(root: &Path, nic: &str, exclusions: &Exclusions) -> Result<String> {
         backend::interface_of(p).as_deref() != Some(nic) || exclusions.owns_file(p, c)
     };
     let plan = write::reconcile(root, &[], &keep)?;
-    let mut retire = backend::Retire::default();
-    for step in plan
-        .steps
-        .iter()
-        .filter(|s| s.action == write::Action::Remove)
-    {
-        if let Some(kind) = step
-            .old
-            .as_deref()
-            .and_then(|o| o.lines().next())
-            .and_then(backend::generated_by)
-        {
-            for c in backend::retire_commands(kind, &step.file.path, true).after {
-                if !retire.after.contains(&c) {
-                    retire.after.push(c);
-                }
-            }
-        }
-    }
+    // The NIC is gone: none of its files belongs to a described interface.
+    let retire = apply::retire(&plan, &|_| false);
     if !plan.is_noop() {
         plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
         for step in &plan.steps {
