@@ -431,8 +431,7 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
         }
         // An image root is applied by its own boot, not by commands run here.
         None if !plan.is_noop() && live => {
-            let mut cmds = retire.after.clone();
-            cmds.extend(rendered.commands.interface.iter().cloned());
+            let cmds = apply_line(&retire.after, &rendered.commands.interface);
             out.push_str(&format!("apply with: {}\n", cmds.join("; ")));
             report.commands = cmds;
         }
@@ -815,5 +814,44 @@ fn up_to_date(n: usize) -> String {
         "nothing to change: the 1 file is up to date\n".to_owned()
     } else {
         format!("nothing to change: all {n} files are up to date\n")
+    }
+}
+
+/// The commands of the `apply with` line: the stacks forget the removed files, then the
+/// rendered interfaces are applied; a command both say (`netplan apply`) is said once, where it
+/// first comes.
+fn apply_line(retire_after: &[String], interface: &[String]) -> Vec<String> {
+    let mut cmds = retire_after.to_vec();
+    for c in interface {
+        if !cmds.contains(c) {
+            cmds.push(c.clone());
+        }
+    }
+    cmds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apply_line;
+
+    #[test]
+    fn the_apply_line_says_a_global_command_once() {
+        let owned = |v: &[&str]| v.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        // netplan: a NIC's file removed, another rendered.
+        assert_eq!(
+            apply_line(
+                &owned(&["netplan apply", "networkctl reconfigure eth2 || true"]),
+                &owned(&["netplan apply"])
+            ),
+            ["netplan apply", "networkctl reconfigure eth2 || true"]
+        );
+        // Nothing removed: the rendered commands as they are.
+        assert_eq!(
+            apply_line(
+                &[],
+                &owned(&["ifdown eth1; ifup eth1", "ifdown eth2; ifup eth2"])
+            ),
+            ["ifdown eth1; ifup eth1", "ifdown eth2; ifup eth2"]
+        );
     }
 }
