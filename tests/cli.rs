@@ -1142,6 +1142,25 @@ fn quiet_and_verbose() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "");
     assert!(!root.path().join("etc/netplan/60-enicfg-eth2.yaml").exists());
+    // -v names each command before it runs it (here install-hotplug enabling the boot unit in
+    // the image); -q keeps none of install-hotplug's report, and the command still runs.
+    let out = enicfg(&["install-hotplug", "--root", r, "--imds", "aliyun", "-v"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let enable = format!("systemctl --root={r} enable enicfg-boot.service");
+    assert!(
+        text(&out.stderr).contains(&format!("info: running: {enable}\n")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains(&format!("ran: {enable}\n")),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = enicfg(&["uninstall-hotplug", "--root", r, "-q"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    assert!(!root.path().join("etc/enicfg/enicfg.yaml").exists());
     // Errors still print with -q; -q and -v together are a usage error.
     let out = enicfg(&[
         "render",
