@@ -33,6 +33,7 @@ pub struct Options {
 
 /// Runs one apply command through `/bin/sh -c`, capturing its output.
 fn run_shell(command: &str) -> Result<()> {
+    crate::explain(|| format!("running: {command}"));
     let out = Command::new("/bin/sh")
         .arg("-c")
         .arg(command)
@@ -364,4 +365,126 @@ pub fn changed_rule_commands(applied: &Applied, config: &Config) -> Vec<String> 
         }
     }
     cmds
+}
+
+// ---------------------------------------------------------------------------------------------
+// The steps of `write --restart` around the apply itself.
+// ---------------------------------------------------------------------------------------------
+
+/// The commands that take the files a plan removes out of their stacks, each said once:
+/// `before` while the old files are still there, `after` once they are gone. `described` tells
+/// whether an interface is still described (its files move or shrink) or gone (it is taken
+/// down).
+pub fn retire(plan: &Plan, described: &dyn Fn(&str) -> bool) -> crate::backend::Retire {
+    use crate::backend;
+    let mut retire = backend::Retire::default();
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.action == crate::write::Action::Remove)
+    {
+        let Some(kind) = step
+            .old
+            .as_deref()
+            .and_then(|o| o.lines().next())
+            .and_then(backend::generated_by)
+        else {
+            continue;
+        };
+        let stale_nic = backend::interface_of(&step.file.path).is_some_and(|n| !described(&n));
+        let r = backend::retire_commands(kind, &step.file.path, stale_nic);
+        for c in r.before {
+            if !retire.before.contains(&c) {
+                retire.before.push(c);
+            }
+        }
+        for c in r.after {
+            if !retire.after.contains(&c) {
+                retire.after.push(c);
+            }
+        }
+    }
+    retire
+}
+
+/// Takes back what the stacks left in the kernel of what enicfg applied earlier: the rules,
+/// tables and addresses of interfaces no longer described (rules outlive a detached device),
+/// unless `excluded`, and the rules of described interfaces that the description dropped.
+/// Best effort: what ran and what failed goes into `out`.
+pub fn take_back(
+    root: &std::path::Path,
+    config: &Config,
+    excluded: &dyn Fn(&str, Option<crate::model::MacAddr>) -> bool,
+    out: &mut String,
+) {
+    let applied = Applied::load(root);
+    let present: Vec<String> = crate::source::metadata::sysfs_macs(root)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    for gone in applied.dropped(config) {
+        let mac = gone.mac.as_deref().and_then(|m| m.parse().ok());
+        if excluded(&gone.name, mac) {
+            continue;
+        }
+        let exists = present.contains(&gone.name);
+        run_best_effort(&cleanup_commands(gone, config, exists), out);
+    }
+    run_best_effort(&changed_rule_commands(&applied, config), out);
+}
+
+/// The described interfaces within `scope` (every one without a scope; a hot-plugged NIC, or
+/// at boot the NICs that are attached, with one).
+pub fn in_scope(config: &Config, scope: Option<&[String]>) -> Config {
+    Config {
+        interfaces: config
+            .interfaces
+            .iter()
+            .filter(|i| scope.is_none_or(|nics| nics.iter().any(|n| n == i.name.as_str())))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The interfaces of `target` to apply: those whose files the plan changed or whose kernel
+/// state does not match the description. Re-applying one that already matches would only
+/// bounce it (and a stack that reconfigures asynchronously would do so after we verified).
+pub fn needing_apply(target: &Config, plan: &Plan) -> Result<Config> {
+    let changed = |name: &str| {
+        plan.steps.iter().any(|s| {
+            s.action != crate::write::Action::Unchanged
+                && crate::backend::interface_of(&s.file.path).is_none_or(|n| n == name)
+        })
+    };
+    let state = verify::KernelState::read(None, target)?;
+    let mismatched: Vec<String> = verify::compare(target, &state)
+        .findings
+        .into_iter()
+        .map(|f| f.interface)
+        .collect();
+    Ok(Config {
+        interfaces: target
+            .interfaces
+            .iter()
+            .filter(|i| {
+                let name = i.name.as_str();
+                let why = if changed(name) {
+                    "its files changed"
+                } else if mismatched.iter().any(|m| m == name) {
+                    "its kernel state does not match the description"
+                } else {
+                    crate::explain(|| {
+                        format!(
+                            "not re-applying {name}: its files are unchanged and its kernel state matches"
+                        )
+                    });
+                    return false;
+                };
+                crate::explain(|| format!("applying {name}: {why}"));
+                true
+            })
+            .cloned()
+            .collect(),
+    })
 }

@@ -12,19 +12,42 @@ use crate::source::metadata::Cloud;
 
 /// Configure secondary elastic network interfaces (ENIs) inside cloud Linux guests.
 ///
-/// enicfg reads a description of the interfaces (our YAML/JSON schema, or flags for one
-/// interface), validates it, and renders it in the native format of the target distro:
-/// RHEL ifcfg, SUSE ifcfg (wicked), Debian ifupdown, netplan or NetworkManager keyfiles. It
-/// writes atomically, backs up files it did not generate, and prints the command that applies
-/// the change.
+/// enicfg reads a description of the interfaces (our YAML/JSON schema, flags for one
+/// interface, or a cloud's instance metadata), validates it, and renders it in the native
+/// format of the target distro: RHEL ifcfg, SUSE ifcfg (wicked), Debian ifupdown, netplan,
+/// NetworkManager keyfiles or systemd-networkd. `write` writes atomically, removes the files of
+/// NICs no longer described, backs up files it did not generate, and prints the command that
+/// applies the change (`--restart` runs it and verifies the result; `--check` detects drift).
 ///
-/// Exit status: 0 on success (including "nothing to change"), 1 on error, 2 on usage errors.
+/// Exit status: 0 on success (including "nothing to change"), 1 on error (and for verify, on any
+/// mismatch), 2 on usage errors, 3 when `write --check` finds a file that would change.
 #[derive(Debug, Parser)]
 #[command(name = "enicfg", version, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Say only results, warnings and errors: no notes, and none of the lines write, clean and
+    /// the hotplug commands print about what they did (the exit status tells).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also say, on stderr, what enicfg decided and why (the interfaces read, the target and how
+    /// it was detected, each command it runs).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+impl Cli {
+    /// The verbosity `-q`/`-v` ask for.
+    pub fn verbosity(&self) -> crate::Verbosity {
+        if self.quiet {
+            crate::Verbosity::Quiet
+        } else if self.verbose {
+            crate::Verbosity::Verbose
+        } else {
+            crate::Verbosity::Normal
+        }
+    }
 }
 
 /// Subcommands.
@@ -32,13 +55,22 @@ pub struct Cli {
 pub enum Command {
     /// Print every file (path, mode, contents) and the apply commands; writes nothing.
     Render(RenderArgs),
-    /// Write the files under ROOT (default /), atomically, with backups.
+    /// Write the files under ROOT (default /), atomically, with backups; or show the diff
+    /// (--dry-run), detect drift (--check), or apply and verify (--restart).
+    ///
+    /// The files enicfg generated earlier that the description no longer renders are removed,
+    /// files it did not generate are backed up before being replaced and never removed. A run
+    /// that changes nothing says so. Without --restart on / it prints the command that applies
+    /// the change; an image root (--root DIR) is applied by its own boot. --check exits 3 when a
+    /// file would change. --format json prints a summary of the files, backups and commands.
     Write(WriteArgs),
     /// Print the detected distro, network stack, backend and commands.
     Detect(DetectArgs),
-    /// Compare the live kernel state with the description; exit 1 on any mismatch.
+    /// Check the live kernel state (links, addresses, routes, rules, MTU) against the
+    /// description; exit 1 on any mismatch.
     ///
-    /// Checks, per described interface: link up with carrier, MTU, MAC, addresses (missing,
+    /// Reads the state with `ip -json` (inside --netns NAME when given). Checks, per described
+    /// interface: link up with carrier, MTU, MAC, addresses (missing,
     /// extra, primary first), the connected and extra routes, no main default route unless
     /// `default_route`, the policy table's routes and rules (nothing missing, nothing extra).
     /// State enicfg does not own (other interfaces, tables, rules) is ignored. Also warns about
@@ -192,7 +224,8 @@ pub struct SourceArgs {
     /// metadata document (see --cloud); `-` reads stdin.
     #[arg(long, short = 'i', value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Also configure interfaces marked `primary: true` (left alone by default).
+    /// Also take the interfaces marked `primary: true` (the primary NIC is left alone by
+    /// default).
     #[arg(long)]
     pub include_primary: bool,
     /// Never touch this interface, by MAC or name (repeatable): it is left out of the
@@ -363,12 +396,19 @@ pub struct WriteArgs {
     /// Write under this directory instead of / (image builds).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
-    /// Print a unified diff against the files on disk and write nothing.
+    /// Print a unified diff against the files on disk (removals as diffs to /dev/null) and write
+    /// nothing.
     #[arg(long, conflicts_with = "restart")]
     pub dry_run: bool,
-    /// Apply: run the per-interface apply commands (even when no file changed), then check the
+    /// Drift check for pipelines: like --dry-run (prints the diff, writes nothing), and exits 3
+    /// when a file would be created, changed or removed, 0 when every file is up to date.
+    #[arg(long, conflicts_with = "restart")]
+    pub check: bool,
+    /// Apply on this machine (only with --root /): run the apply commands of every interface
+    /// whose files changed or whose kernel state does not match the description (so running it
+    /// again fixes a failed apply), take back what is no longer described, then check the
     /// kernel state against the description; on failure put the previous files back and apply
-    /// them again (only with --root /).
+    /// them again.
     #[arg(long)]
     pub restart: bool,
     /// With --restart: keep the new files when applying or verifying fails.
@@ -382,6 +422,10 @@ pub struct WriteArgs {
         conflicts_with = "dry_run"
     )]
     pub settle_timeout: Option<f64>,
+    /// Output format: text, or a JSON summary (target, each file with its action, backups, the
+    /// apply commands, what --restart ran and whether the kernel state matched).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// `enicfg verify`.

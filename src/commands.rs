@@ -20,32 +20,50 @@ use crate::{
     source, verify, write,
 };
 
-/// What a successful run prints, and whether it found everything as expected (exit 0) or
-/// not (`verify` with findings: exit 1).
+/// What a successful run prints, and its exit status: 0, or 1 for `verify` with findings, or
+/// [`DRIFT`] for `write --check` with files that would change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// Standard output.
     pub stdout: String,
-    /// False when `verify` found mismatches.
-    pub ok: bool,
+    /// The exit status.
+    pub code: u8,
 }
+
+/// The exit status of `write --check` when a file would change (1 stays "error", 2 "usage").
+pub const DRIFT: u8 = 3;
 
 /// Runs a parsed command line.
 pub fn run(command: &Command) -> Result<Outcome> {
-    let done = |stdout: String| Outcome { stdout, ok: true };
+    let done = |stdout: String| Outcome { stdout, code: 0 };
+    // What write, clean and the hotplug commands print is a report of what they did: `-q`
+    // keeps only its warnings.
+    let report = |stdout: String| done(quiet_report(stdout));
     match command {
         Command::Render(args) => cmd_render(args).map(done),
-        Command::Write(args) => cmd_write(args).map(done),
+        Command::Write(args) => cmd_write(args),
         Command::Detect(args) => cmd_detect(args).map(done),
         Command::Fetch(args) => cmd_fetch(args).map(done),
-        Command::Clean(args) => cmd_clean(args).map(done),
-        Command::InstallHotplug(args) => cmd_install_hotplug(args).map(done),
-        Command::UninstallHotplug(args) => cmd_uninstall_hotplug(args).map(done),
-        Command::Hotplug(args) => cmd_hotplug(args).map(done),
+        Command::Clean(args) => cmd_clean(args).map(report),
+        Command::InstallHotplug(args) => cmd_install_hotplug(args).map(report),
+        Command::UninstallHotplug(args) => cmd_uninstall_hotplug(args).map(report),
+        Command::Hotplug(args) => cmd_hotplug(args).map(report),
         Command::Verify(args) => cmd_verify(args),
         Command::Completions(args) => crate::docs::completion(args.shell).map(done),
         Command::Man(args) => crate::docs::cmd_man(&args.out_dir).map(done),
     }
+}
+
+/// A report of what a command did, as `-q` leaves it: its warnings only.
+fn quiet_report(stdout: String) -> String {
+    if crate::verbosity() != crate::Verbosity::Quiet {
+        return stdout;
+    }
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
@@ -78,13 +96,14 @@ fn cmd_verify(args: &VerifyArgs) -> Result<Outcome> {
     };
     Ok(Outcome {
         stdout,
-        ok: report.ok,
+        code: u8::from(!report.ok),
     })
 }
 
+/// `render --format json`; `distro` has the shape of `detect`'s and `write`'s.
 #[derive(Serialize)]
 struct RenderJson<'a> {
-    distro: Option<String>,
+    distro: Option<&'a distro::Distro>,
     stack: Stack,
     backend: BackendKind,
     #[serde(flatten)]
@@ -123,7 +142,7 @@ fn cmd_render(args: &RenderArgs) -> Result<String> {
         Format::Text => render_text(&detection, &rendered),
         Format::Json => {
             let json = RenderJson {
-                distro: detection.distro.as_ref().map(|d| d.short()),
+                distro: detection.distro.as_ref(),
                 stack: detection.stack,
                 backend: detection.stack.backend(),
                 rendered: &rendered,
@@ -133,14 +152,164 @@ fn cmd_render(args: &RenderArgs) -> Result<String> {
     }
 }
 
-fn cmd_write(args: &WriteArgs) -> Result<String> {
-    write_run(args, None)
+fn cmd_write(args: &WriteArgs) -> Result<Outcome> {
+    let report = write_run(args, None)?;
+    let stdout = match args.format {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Text => quiet_report(report.text.clone()),
+    };
+    // `--check`: drift is its own exit status, so a pipeline tells it from an error.
+    let code = if args.check && report.changed {
+        DRIFT
+    } else {
+        0
+    };
+    Ok(Outcome { stdout, code })
+}
+
+/// What `write` did (or, with `--dry-run`/`--check`, would do): the text it prints, and the
+/// summary `--format json` prints.
+#[derive(Debug, Serialize)]
+struct WriteReport {
+    /// The target distro (the shape of `detect`'s and `render`'s), `null` with `--backend`.
+    distro: Option<distro::Distro>,
+    stack: Stack,
+    backend: BackendKind,
+    /// Why this stack.
+    reason: String,
+    root: String,
+    /// True for `--dry-run` and `--check`: nothing was written.
+    dry_run: bool,
+    /// True when a file was (or would be) created, replaced or removed.
+    changed: bool,
+    /// Every file of the plan, with what happens to it.
+    files: Vec<FileReport>,
+    /// Backups of files enicfg did not generate, as paths inside ROOT.
+    backups: Vec<String>,
+    /// What applies the change on this machine (`apply with`): empty for an image root, for a
+    /// run that changed nothing, and with `--restart` (see `restart`).
+    commands: Vec<String>,
+    /// What `--restart` did; `null` without it.
+    restart: Option<RestartReport>,
+    /// Commands run on the way that failed without failing the run (`note:` lines).
+    notes: Vec<String>,
+    /// Files under ROOT that shadow enicfg's (after `--restart`).
+    warnings: Vec<String>,
+    /// The unified diff, with `--dry-run`/`--check`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<String>,
+    #[serde(skip)]
+    text: String,
+}
+
+/// One file of a write.
+#[derive(Debug, Serialize)]
+struct FileReport {
+    /// Path inside ROOT.
+    path: String,
+    #[serde(serialize_with = "mode_octal")]
+    mode: u32,
+    action: write::Action,
+}
+
+fn mode_octal<S: serde::Serializer>(mode: &u32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{mode:04o}"))
+}
+
+/// What `write --restart` did.
+#[derive(Debug, Default, Serialize)]
+struct RestartReport {
+    /// Every command run, in order (taking back what is no longer described, then applying).
+    ran: Vec<String>,
+    /// The interfaces applied (their files changed or their kernel state did not match).
+    applied: Vec<String>,
+    /// True when the kernel state was compared with the description and matched (a failed
+    /// verification is an error, after the rollback).
+    verified: bool,
+}
+
+/// Lines of a report that start with `prefix`, without it.
+fn lines_with(text: &str, prefix: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every file of a plan with what happens to it.
+fn files_of(plan: &write::Plan) -> Vec<FileReport> {
+    plan.steps
+        .iter()
+        .map(|s| FileReport {
+            path: s.file.path.clone(),
+            mode: s.file.mode,
+            action: s.action,
+        })
+        .collect()
+}
+
+/// `write --dry-run`/`--check`: the diff (or "nothing to change"), the command that would apply
+/// it on this machine, and whether anything would change (an interrupted write pending counts).
+fn dry_run_report(
+    root_dir: &Path,
+    plan: &write::Plan,
+    rendered: &Rendered,
+    report: &mut WriteReport,
+) {
+    let mut out = String::new();
+    let pending = write::journal_pending(root_dir);
+    if pending {
+        out.push_str(&format!(
+            "# an interrupted write left {}: the next write completes it first\n",
+            root::in_root(root_dir, write::JOURNAL).display()
+        ));
+    }
+    if plan.is_noop() {
+        out.push_str(&up_to_date(plan.steps.len()));
+    } else {
+        let diff = plan.diff();
+        out.push_str(&diff);
+        report.diff = Some(diff);
+    }
+    // An image root is applied by its own boot, not by commands run here.
+    if !plan.is_noop() && root_dir == Path::new("/") {
+        report.commands = rendered.commands.interface.clone();
+        out.push_str(&format!("# apply with: {}\n", report.commands.join("; ")));
+    }
+    report.changed = !plan.is_noop() || pending;
+    report.files = files_of(plan);
+    report.text = out;
+}
+
+/// What a write that applied `plan` says: each file with its verb and mode, then the backups.
+fn written_text(root_dir: &Path, plan: &write::Plan, backups: &[String]) -> String {
+    let mut out = String::new();
+    for step in &plan.steps {
+        let verb = match step.action {
+            write::Action::Create => "created",
+            write::Action::Replace => "updated",
+            write::Action::Unchanged => "unchanged",
+            write::Action::Remove => "removed",
+        };
+        out.push_str(&format!(
+            "{verb} {} (mode {:04o})\n",
+            step.full_path.display(),
+            step.file.mode
+        ));
+    }
+    for b in backups {
+        out.push_str(&format!(
+            "backup {}\n",
+            root::in_root(root_dir, b).display()
+        ));
+    }
+    out
 }
 
 /// `write`, with `--restart`'s apply and verification limited to the interfaces in `scope`
 /// when given (a hot-plugged NIC: the files of every NIC are reconciled, but only that one is
 /// re-applied; at boot, the NICs that are attached).
-fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
+fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> {
     if args.restart && args.root != Path::new("/") {
         return Err(UsageError(format!(
             "--restart runs the apply commands on this machine, so it needs --root / (got {})",
@@ -153,28 +322,30 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
     let detection = detect(&args.target, &args.root)?;
     let rendered = render(&config, &detection, &args.root)?;
     let keep = |path: &str, contents: &str| exclusions.owns_file(path, contents);
-    let mut out = String::new();
-    if args.dry_run {
+    let live = args.root == Path::new("/");
+    let mut report = WriteReport {
+        distro: detection.distro.clone(),
+        stack: detection.stack,
+        backend: detection.stack.backend(),
+        reason: detection.reason.clone(),
+        root: args.root.display().to_string(),
+        dry_run: args.dry_run || args.check,
+        changed: false,
+        files: Vec::new(),
+        backups: Vec::new(),
+        commands: Vec::new(),
+        restart: None,
+        notes: Vec::new(),
+        warnings: Vec::new(),
+        diff: None,
+        text: String::new(),
+    };
+    if report.dry_run {
         let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
-        if write::journal_pending(&args.root) {
-            out.push_str(&format!(
-                "# an interrupted write left {}: the next write completes it first\n",
-                root::in_root(&args.root, write::JOURNAL).display()
-            ));
-        }
-        if plan.is_noop() {
-            out.push_str(&up_to_date(plan.steps.len()));
-        } else {
-            out.push_str(&plan.diff());
-        }
-        if !plan.is_noop() && args.root == Path::new("/") {
-            out.push_str(&format!(
-                "# apply with: {}\n",
-                rendered.commands.interface.join("; ")
-            ));
-        }
-        return Ok(out);
+        dry_run_report(&args.root, &plan, &rendered, &mut report);
+        return Ok(report);
     }
+    let mut out = String::new();
     let settle = if args.restart {
         Some(crate::seconds(
             "--settle-timeout",
@@ -188,133 +359,52 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
     write::reconcile(&args.root, &rendered.files, &keep)?.check_access()?;
     let _lock = write::Lock::acquire(&args.root)?;
     if let Some(lines) = write::recover(&args.root)? {
+        report.changed = true;
         for l in lines {
             out.push_str(&format!("{l}\n"));
         }
     }
     let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
-    // Files that go, and the interfaces that are no longer described at all.
-    let removed: Vec<&write::Step> = plan
-        .steps
-        .iter()
-        .filter(|s| s.action == write::Action::Remove)
-        .collect();
+    report.changed |= !plan.is_noop();
+    report.files = files_of(&plan);
     let described = |name: &str| config.interfaces.iter().any(|i| i.name.as_str() == name);
-    let mut retire = backend::Retire::default();
-    for step in &removed {
-        let Some(kind) = step
-            .old
-            .as_deref()
-            .and_then(|o| o.lines().next())
-            .and_then(backend::generated_by)
-        else {
-            continue;
-        };
-        let stale_nic = backend::interface_of(&step.file.path).is_some_and(|n| !described(&n));
-        let r = backend::retire_commands(kind, &step.file.path, stale_nic);
-        for c in r.before {
-            if !retire.before.contains(&c) {
-                retire.before.push(c);
-            }
-        }
-        for c in r.after {
-            if !retire.after.contains(&c) {
-                retire.after.push(c);
-            }
-        }
-    }
+    let retire = apply::retire(&plan, &described);
     if args.restart {
         apply::run_best_effort(&retire.before, &mut out);
     }
     if plan.is_noop() {
         out.push_str(&up_to_date(plan.steps.len()));
     } else {
-        let backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
-        for step in &plan.steps {
-            let verb = match step.action {
-                write::Action::Create => "created",
-                write::Action::Replace => "updated",
-                write::Action::Unchanged => "unchanged",
-                write::Action::Remove => "removed",
-            };
-            out.push_str(&format!(
-                "{verb} {} (mode {:04o})\n",
-                step.full_path.display(),
-                step.file.mode
-            ));
-        }
-        for b in &backups {
-            out.push_str(&format!(
-                "backup {}\n",
-                root::in_root(&args.root, b).display()
-            ));
-        }
+        report.backups = plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
+        out.push_str(&written_text(&args.root, &plan, &report.backups));
     }
     match settle {
         Some(settle) => {
+            let mut restart = RestartReport::default();
             apply::run_best_effort(&retire.after, &mut out);
-            // What the stacks left of interfaces no longer described (rules outlive a detached
-            // device).
-            let applied = apply::Applied::load(&args.root);
-            let present: Vec<String> = source::metadata::sysfs_macs(&args.root)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(name, _, _)| name)
-                .collect();
-            for gone in applied.dropped(&config) {
-                let mac = gone.mac.as_deref().and_then(|m| m.parse().ok());
-                if exclusions.covers(&gone.name, mac) {
-                    continue;
-                }
-                let exists = present.contains(&gone.name);
-                let cmds = apply::cleanup_commands(gone, &config, exists);
-                apply::run_best_effort(&cmds, &mut out);
-            }
-            apply::run_best_effort(&apply::changed_rule_commands(&applied, &config), &mut out);
+            apply::take_back(
+                &args.root,
+                &config,
+                &|name, mac| exclusions.covers(name, mac),
+                &mut out,
+            );
             let opts = apply::Options {
                 settle,
                 rollback: !args.no_rollback,
             };
-            let target = Config {
-                interfaces: config
-                    .interfaces
-                    .iter()
-                    .filter(|i| scope.is_none_or(|nics| nics.iter().any(|n| n == i.name.as_str())))
-                    .cloned()
-                    .collect(),
-            };
+            let target = apply::in_scope(&config, scope);
             let done = if target.interfaces.is_empty() {
                 format!(
                     "{} not among the described interfaces (the primary, or not listed): nothing to apply\n",
                     scope.unwrap_or_default().join(", ")
                 )
             } else {
-                // Apply the interfaces whose files changed or whose kernel state does not match
-                // the description; re-applying one that already matches would only bounce it
-                // (and a stack that reconfigures asynchronously would do so after we verified).
-                let changed = |name: &str| {
-                    plan.steps.iter().any(|s| {
-                        s.action != write::Action::Unchanged
-                            && backend::interface_of(&s.file.path).is_none_or(|n| n == name)
-                    })
-                };
-                let state = verify::KernelState::read(None, &target)?;
-                let mismatched: Vec<String> = verify::compare(&target, &state)
-                    .findings
-                    .into_iter()
-                    .map(|f| f.interface)
+                let to_apply = apply::needing_apply(&target, &plan)?;
+                restart.applied = to_apply
+                    .interfaces
+                    .iter()
+                    .map(|i| i.name.to_string())
                     .collect();
-                let to_apply = Config {
-                    interfaces: target
-                        .interfaces
-                        .iter()
-                        .filter(|i| {
-                            changed(i.name.as_str())
-                                || mismatched.iter().any(|m| m == i.name.as_str())
-                        })
-                        .cloned()
-                        .collect(),
-                };
                 let cmds = if to_apply.interfaces.is_empty() {
                     out.push_str(
                         "no file changed and the kernel state matches: nothing to re-apply\n",
@@ -325,24 +415,31 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<String> {
                         .commands
                         .interface
                 };
-                apply::apply(&target, &cmds, &plan, opts)?
+                let done = apply::apply(&target, &cmds, &plan, opts)?;
+                restart.verified = true;
+                done
             };
             out.push_str(&done);
             let record = serde_json::to_string_pretty(&apply::Applied::of(&config))?;
             write::put_state(&args.root, apply::APPLIED, &(record + "\n"))?;
             for w in verify::shadowing(&args.root, &config) {
                 out.push_str(&format!("warning: {w}\n"));
+                report.warnings.push(w);
             }
+            restart.ran = lines_with(&out, "ran: ");
+            report.restart = Some(restart);
         }
         // An image root is applied by its own boot, not by commands run here.
-        None if !plan.is_noop() && args.root == Path::new("/") => {
-            let mut cmds = retire.after.clone();
-            cmds.extend(rendered.commands.interface.iter().cloned());
+        None if !plan.is_noop() && live => {
+            let cmds = apply_line(&retire.after, &rendered.commands.interface);
             out.push_str(&format!("apply with: {}\n", cmds.join("; ")));
+            report.commands = cmds;
         }
         None => {}
     }
-    Ok(out)
+    report.notes = lines_with(&out, "note: ");
+    report.text = out;
+    Ok(report)
 }
 
 #[derive(Serialize)]
@@ -650,9 +747,11 @@ fn cmd_hotplug(args: &HotplugArgs) -> Result<String> {
         },
         root: root.to_path_buf(),
         dry_run: false,
+        check: false,
         restart: true,
         no_rollback: false,
         settle_timeout: None,
+        format: Format::Text,
     };
     // A hot-plugged NIC is applied alone; at boot, every NIC that is attached (a description
     // file may list NICs that are not, yet).
@@ -665,7 +764,7 @@ fn cmd_hotplug(args: &HotplugArgs) -> Result<String> {
             .map(|(name, _, _)| name)
             .collect()
     };
-    write_run(&write, Some(&scope))
+    Ok(write_run(&write, Some(&scope))?.text)
 }
 
 /// A NIC went: its files go (with their stacks' after-commands) and the rules enicfg applied
@@ -683,25 +782,8 @@ fn forget(root: &Path, nic: &str, exclusions: &Exclusions) -> Result<String> {
         backend::interface_of(p).as_deref() != Some(nic) || exclusions.owns_file(p, c)
     };
     let plan = write::reconcile(root, &[], &keep)?;
-    let mut retire = backend::Retire::default();
-    for step in plan
-        .steps
-        .iter()
-        .filter(|s| s.action == write::Action::Remove)
-    {
-        if let Some(kind) = step
-            .old
-            .as_deref()
-            .and_then(|o| o.lines().next())
-            .and_then(backend::generated_by)
-        {
-            for c in backend::retire_commands(kind, &step.file.path, true).after {
-                if !retire.after.contains(&c) {
-                    retire.after.push(c);
-                }
-            }
-        }
-    }
+    // The NIC is gone: none of its files belongs to a described interface.
+    let retire = apply::retire(&plan, &|_| false);
     if !plan.is_noop() {
         plan.apply(&write::timestamp(std::time::SystemTime::now()))?;
         for step in &plan.steps {
@@ -732,5 +814,44 @@ fn up_to_date(n: usize) -> String {
         "nothing to change: the 1 file is up to date\n".to_owned()
     } else {
         format!("nothing to change: all {n} files are up to date\n")
+    }
+}
+
+/// The commands of the `apply with` line: the stacks forget the removed files, then the
+/// rendered interfaces are applied; a command both say (`netplan apply`) is said once, where it
+/// first comes.
+fn apply_line(retire_after: &[String], interface: &[String]) -> Vec<String> {
+    let mut cmds = retire_after.to_vec();
+    for c in interface {
+        if !cmds.contains(c) {
+            cmds.push(c.clone());
+        }
+    }
+    cmds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apply_line;
+
+    #[test]
+    fn the_apply_line_says_a_global_command_once() {
+        let owned = |v: &[&str]| v.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        // netplan: a NIC's file removed, another rendered.
+        assert_eq!(
+            apply_line(
+                &owned(&["netplan apply", "networkctl reconfigure eth2 || true"]),
+                &owned(&["netplan apply"])
+            ),
+            ["netplan apply", "networkctl reconfigure eth2 || true"]
+        );
+        // Nothing removed: the rendered commands as they are.
+        assert_eq!(
+            apply_line(
+                &[],
+                &owned(&["ifdown eth1; ifup eth1", "ifdown eth2; ifup eth2"])
+            ),
+            ["ifdown eth1; ifup eth1", "ifdown eth2; ifup eth2"]
+        );
     }
 }

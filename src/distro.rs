@@ -170,22 +170,72 @@ pub const KNOWN_IDS: &[&str] = &[
 ];
 
 /// The distro table (distro-matrix.md §2): `None` when the ID is unknown, an error when the
-/// ID is known but the version is not covered.
+/// ID is known but the version is not covered (naming the versions that are).
 pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
-    let major = d.major();
-    let unsupported = || {
+    Some(table(&d.id, d.major())?.ok_or_else(|| {
+        let known = known_versions(&d.id).unwrap_or_default();
         anyhow::anyhow!(
-            "{} version {} is not in enicfg's distro table: pass --backend to choose the format",
+            "{} version {} is not in enicfg's distro table, which knows {} {known}: pass --backend to choose the format",
             d.id,
-            d.version_id.as_deref().unwrap_or("(none)")
+            d.version_id.as_deref().unwrap_or("(none)"),
+            d.id,
         )
-    };
+    }))
+}
+
+/// The highest major version [`known_versions`] looks at (Amazon Linux counts years).
+const PROBE_MAX: u32 = 2100;
+
+/// The versions of `id` the distro table covers, as `6, 7, 8, 9 or later` (one entry per run of
+/// majors that get the same stack), read from the table itself; `None` when the table does not
+/// know the ID or every version is covered.
+pub fn known_versions(id: &str) -> Option<String> {
+    let runs = version_runs(id)?;
+    let parts: Vec<String> = runs
+        .iter()
+        .map(|&(start, end)| match (start, end) {
+            (0, end) => format!("{end} or earlier"),
+            (start, PROBE_MAX) => format!("{start} or later"),
+            (start, end) if start == end => start.to_string(),
+            (start, end) => format!("{start}-{end}"),
+        })
+        .collect();
+    Some(parts.join(", "))
+}
+
+/// The runs of majors of `id` that the table covers, each with one stack; `None` as for
+/// [`known_versions`].
+fn version_runs(id: &str) -> Option<Vec<(u32, u32)>> {
+    table(id, None)?;
+    let mut runs: Vec<(u32, u32, Stack)> = Vec::new();
+    for major in 0..=PROBE_MAX {
+        let Some(Some(stack)) = table(id, Some(major)) else {
+            continue;
+        };
+        match runs.last_mut() {
+            Some((_, end, s)) if *end + 1 == major && *s == stack => *end = major,
+            _ => runs.push((major, major, stack)),
+        }
+    }
+    if let [(0, PROBE_MAX, _)] = runs.as_slice() {
+        return None;
+    }
+    Some(
+        runs.into_iter()
+            .map(|(start, end, _)| (start, end))
+            .collect(),
+    )
+}
+
+/// The table itself: `None` when the ID is unknown, `Some(None)` when the version is not
+/// covered.
+fn table(id: &str, major: Option<u32>) -> Option<Option<Stack>> {
     let initscripts = |sysv| Stack::Initscripts {
         sysv,
         ec2_net_utils: false,
     };
     // RHEL and its rebuilds, by major version.
-    let el = |m: Option<u32>| -> Result<Stack> {
+    let el = |m: Option<u32>| -> Result<Stack, ()> {
         match m {
             Some(6) => Ok(initscripts(true)),
             Some(7) => Ok(initscripts(false)),
@@ -194,17 +244,17 @@ pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
             // its default and ifcfg is deprecated (distro-matrix.md §2 rows 7-8, §6 step 3);
             // EL10 reads keyfiles only.
             Some(m) if m >= 9 => Ok(Stack::NetworkManagerKeyfile),
-            _ => Err(unsupported()),
+            _ => Err(()),
         }
     };
-    let stack = match d.id.as_str() {
+    let stack = match id {
         "centos" | "rhel" | "rocky" | "almalinux" | "ol" => el(major),
         "fedora" => match major {
             // NOTE: Fedora 33 made keyfiles the default for new profiles, 36 moved the ifcfg-rh
             // plugin to a subpackage new installs lack, 41 removed it (distro-matrix.md §2 row 14).
             Some(m) if m <= 32 => Ok(Stack::NetworkManagerIfcfg),
             Some(_) => Ok(Stack::NetworkManagerKeyfile),
-            None => Err(unsupported()),
+            None => Err(()),
         },
         "alinux" => match major {
             // NOTE: Alibaba's docs disagree for Alinux 2 (networkd vs network service); the
@@ -212,13 +262,13 @@ pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
             Some(2) => Ok(initscripts(false)),
             Some(3) => Ok(Stack::NetworkManagerIfcfg),
             Some(m) if m >= 4 => Ok(Stack::NetworkManagerKeyfile),
-            _ => Err(unsupported()),
+            _ => Err(()),
         },
         "anolis" => match major {
             Some(7) => Ok(initscripts(false)),
             Some(8) => Ok(Stack::NetworkManagerIfcfg),
             Some(m) if m >= 23 => Ok(Stack::NetworkManagerKeyfile),
-            _ => Err(unsupported()),
+            _ => Err(()),
         },
         "openeuler" | "kylin" => Ok(Stack::NetworkManagerIfcfg),
         "tlinux" => Ok(initscripts(false)),
@@ -226,7 +276,7 @@ pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
             Some(2) => Ok(initscripts(false)),
             Some(3) => Ok(Stack::NetworkManagerIfcfg),
             Some(m) if m >= 4 => Ok(Stack::NetworkManagerKeyfile),
-            _ => Err(unsupported()),
+            _ => Err(()),
         },
         "amzn" => match major {
             // Amazon Linux 1 (2016.03-2018.03) and 2 run ec2-net-utils 1.x, which rewrites
@@ -240,37 +290,37 @@ pub fn stack_for(d: &Distro) -> Option<Result<Stack>> {
                 ec2_net_utils: true,
             }),
             Some(m) if m >= 2022 => Ok(Stack::Networkd),
-            _ => Err(unsupported()),
+            _ => Err(()),
         },
         "ubuntu" => match major {
             Some(14) => Ok(Stack::Ifupdown { upstart: true }),
             Some(15..=17) => Ok(Stack::Ifupdown { upstart: false }),
             Some(m) if m >= 18 => Ok(Stack::Netplan),
-            _ => Err(unsupported()),
+            _ => Err(()),
         },
         "debian" => match major {
             Some(8..=11) => Ok(Stack::Ifupdown { upstart: false }),
             Some(m) if m >= 12 => Ok(Stack::Netplan),
             // testing/sid have no VERSION_ID: they are newer than the last release.
             None => Ok(Stack::Netplan),
-            _ => Err(unsupported()),
+            _ => Err(()),
         },
         "sles" | "sled" => match major {
             Some(11) => Ok(Stack::SuseSysconfig),
             Some(12 | 15) => Ok(Stack::Wicked),
             Some(m) if m >= 16 => Ok(Stack::NetworkManagerKeyfile),
-            _ => Err(unsupported()),
+            _ => Err(()),
         },
         "opensuse" | "opensuse-leap" => match major {
             Some(15 | 42) => Ok(Stack::Wicked),
             Some(m) if (16..42).contains(&m) => Ok(Stack::NetworkManagerKeyfile),
-            _ => Err(unsupported()),
+            _ => Err(()),
         },
         // NOTE: Tumbleweed installs NetworkManager by default since 2024.
         "opensuse-tumbleweed" => Ok(Stack::NetworkManagerKeyfile),
         _ => return None,
     };
-    Some(stack)
+    Some(stack.ok())
 }
 
 /// Decides the stack of a distro: by ID and version, then — only as a last resort — by the
@@ -320,7 +370,7 @@ pub fn parse_override(s: &str) -> Result<Distro> {
         .into());
     }
     let id = id.to_ascii_lowercase();
-    Ok(Distro {
+    let distro = Distro {
         pretty_name: match &version {
             Some(v) => format!("{id} {v}"),
             None => id.clone(),
@@ -328,7 +378,37 @@ pub fn parse_override(s: &str) -> Result<Distro> {
         id,
         version_id: version,
         id_like: Vec::new(),
-    })
+    };
+    // A value the table cannot place is a usage error naming what it knows.
+    let problem = match stack_for(&distro) {
+        Some(Ok(_)) => return Ok(distro),
+        None => format!(
+            "--distro {s}: unknown distro ID {}: enicfg knows {}; or pass --backend to choose the format",
+            distro.id,
+            KNOWN_IDS.join(", ")
+        ),
+        Some(Err(_)) => {
+            let id = &distro.id;
+            let known = known_versions(id).unwrap_or_default();
+            match &distro.version_id {
+                None => {
+                    let example = version_runs(id)
+                        .and_then(|runs| {
+                            runs.first()
+                                .map(|&(start, end)| if start == 0 { end } else { start })
+                        })
+                        .unwrap_or(1);
+                    format!(
+                        "--distro {id} needs a version: enicfg knows {id} {known} (os-release VERSION_ID, e.g. --distro {id}:{example})"
+                    )
+                }
+                Some(v) => format!(
+                    "--distro {s}: {id} {v} is not in enicfg's distro table, which knows {id} {known}: pass one of those, or --backend to choose the format"
+                ),
+            }
+        }
+    };
+    Err(crate::UsageError(problem).into())
 }
 
 /// Parses os-release text (the `os-release` crate reads the fields; IDs are lower-cased).

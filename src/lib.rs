@@ -55,8 +55,22 @@ pub fn load_config(source: &SourceArgs) -> Result<Config> {
 /// named by `--exclude` are left out.
 pub fn load_config_in(source: &SourceArgs, root: &Path) -> Result<Config> {
     let exclusions = Exclusions::new(&source.exclude, root)?;
-    let config = load_described(source, root)?;
-    exclusions.apply(config)
+    let (config, origin) = load_described(source, root)?;
+    let config = exclusions.apply(config)?;
+    explain(|| {
+        let names: Vec<String> = config
+            .interfaces
+            .iter()
+            .map(|i| i.name.to_string())
+            .collect();
+        format!(
+            "{} interface{} to configure from {origin}: {}",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        )
+    });
+    Ok(config)
 }
 
 /// The interfaces enicfg must never touch (`--exclude MAC|NAME`).
@@ -134,9 +148,11 @@ impl Exclusions {
             .interfaces
             .into_iter()
             .partition(|i| self.covers(i.name.as_str(), i.mac));
-        for i in &out {
-            eprintln!("note: {} is excluded (--exclude): left alone", i.name);
-        }
+        let notes: Vec<String> = out
+            .iter()
+            .map(|i| format!("{} is excluded (--exclude): left alone", i.name))
+            .collect();
+        print_notes(&notes);
         if kept.is_empty() {
             anyhow::bail!(
                 "nothing to configure: every described interface is excluded ({})",
@@ -150,13 +166,14 @@ impl Exclusions {
     }
 }
 
-fn load_described(source: &SourceArgs, root: &Path) -> Result<Config> {
+/// The validated description, and where it came from (for messages).
+fn load_described(source: &SourceArgs, root: &Path) -> Result<(Config, String)> {
     let spec = match (
         load_metadata(source, root)?,
         &source.input,
         source.flags.any(),
     ) {
-        (Loaded::Metadata(config), _, _) => return Ok(config),
+        (Loaded::Metadata(config, origin), _, _) => return Ok((config, origin)),
         (Loaded::Schema(text, origin), _, _) => source::file::parse(&text, &origin)?,
         (Loaded::NotRead, Some(path), _) => source::file::load(path)?,
         (Loaded::NotRead, None, true) => source.flags.to_spec()?,
@@ -172,13 +189,36 @@ fn load_described(source: &SourceArgs, root: &Path) -> Result<Config> {
         || "the command-line flags".to_owned(),
         |p| p.display().to_string(),
     );
-    let config = Config::from_spec(&spec)
+    // Flag users are told about the flags they typed, file users about the file's keys.
+    let naming = if source.input.is_some() {
+        model::Naming::Schema
+    } else {
+        model::Naming::Flags
+    };
+    let config = Config::from_spec_named(&spec, naming)
         .with_context(|| format!("invalid interface description in {origin}"))?;
-    Ok(config.select(source.include_primary)?)
+    Ok((config.select(source.include_primary)?, origin))
 }
 
 /// Decides the target stack from `--backend`, `--distro`, `--os-release` or ROOT.
 pub fn detect(target: &TargetArgs, root: &Path) -> Result<Detection> {
+    let detection = detect_quietly(target, root)?;
+    explain(|| {
+        format!(
+            "target {}: {} (backend {}), because {}",
+            detection
+                .distro
+                .as_ref()
+                .map_or("(any distro)".to_owned(), |d| d.pretty_name.clone()),
+            detection.stack,
+            detection.stack.backend(),
+            detection.reason
+        )
+    });
+    Ok(detection)
+}
+
+fn detect_quietly(target: &TargetArgs, root: &Path) -> Result<Detection> {
     if let Some(kind) = target.backend {
         return Ok(Detection {
             distro: None,
@@ -277,16 +317,60 @@ pub(crate) fn imds_settings(service: &ServiceArgs) -> Result<source::imds::Setti
     })
 }
 
+/// How much enicfg says besides its results: `-q` keeps results, warnings and errors only;
+/// `-v` adds, on stderr, what it decided and why and each command it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Verbosity {
+    /// `-q`: no notes and no lines about what was done.
+    Quiet,
+    /// The default.
+    #[default]
+    Normal,
+    /// `-v`: also what was decided and why.
+    Verbose,
+}
+
+/// The process-wide verbosity: set once by `main` from `-q`/`-v`, read where notes and
+/// explanations are printed (a global rather than a parameter threaded through every layer:
+/// it changes what is said, never what is done).
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+/// Sets the process-wide [`Verbosity`].
+pub fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The process-wide [`Verbosity`].
+pub fn verbosity() -> Verbosity {
+    match VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    }
+}
+
+/// Prints notes on stderr (`note: ...`), unless `-q`.
 pub(crate) fn print_notes(notes: &[String]) {
+    if verbosity() == Verbosity::Quiet {
+        return;
+    }
     for n in notes {
         eprintln!("note: {n}");
     }
 }
 
+/// With `-v`, says on stderr what enicfg decided and why (`info: ...`); the message is only
+/// built when it is printed.
+pub(crate) fn explain(message: impl FnOnce() -> String) {
+    if verbosity() == Verbosity::Verbose {
+        eprintln!("info: {}", message());
+    }
+}
+
 /// What [`load_metadata`] found.
 enum Loaded {
-    /// A metadata source, validated.
-    Metadata(Config),
+    /// A metadata source, validated, and where it came from.
+    Metadata(Config, String),
     /// `--input` was read and is our own schema: (text, origin).
     Schema(String, String),
     /// Not a metadata source, and nothing was read.
@@ -403,5 +487,8 @@ fn load_metadata(source: &SourceArgs, root: &Path) -> Result<Loaded> {
     print_notes(&converted.notes);
     let config = Config::from_spec(&converted.spec)
         .with_context(|| format!("invalid interface description from {origin}"))?;
-    Ok(Loaded::Metadata(config.select(source.include_primary)?))
+    Ok(Loaded::Metadata(
+        config.select(source.include_primary)?,
+        origin,
+    ))
 }

@@ -1,6 +1,7 @@
 //! The `enicfg` binary: parse the command line, run, print `error: ...` once, exit.
 //!
-//! Exit status: 0 on success, 1 on error (or `verify` findings), 2 on usage errors.
+//! Exit status: 0 on success, 1 on error (or `verify` findings), 2 on usage errors, 3 when
+//! `write --check` finds files that would change.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -9,16 +10,17 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = enicfg::cli::Cli::parse();
+    enicfg::set_verbosity(cli.verbosity());
     match enicfg::run(&cli.command) {
         Ok(outcome) => {
             let mut stdout = std::io::stdout().lock();
             let written = stdout
                 .write_all(outcome.stdout.as_bytes())
                 .and_then(|()| stdout.flush());
-            if written.is_err() || !outcome.ok {
+            if written.is_err() {
                 return ExitCode::FAILURE;
             }
-            ExitCode::SUCCESS
+            ExitCode::from(outcome.code)
         }
         Err(err) => {
             eprintln!("error: {err:#}");

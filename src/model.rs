@@ -574,21 +574,119 @@ impl fmt::Display for ValidationError {
 
 impl std::error::Error for ValidationError {}
 
+/// How problems name what is wrong: by the schema's keys (`ipv4.gateway`, for a description
+/// file or metadata) or by the command-line flags that set them (`--gateway`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Naming {
+    /// Keys of the input schema.
+    #[default]
+    Schema,
+    /// Flags of `--name`, `--address`, `--gateway`, ... (`source/flags.rs`).
+    Flags,
+}
+
+impl Naming {
+    /// The name of a schema key: itself, or the flag that sets it.
+    fn key(self, key: &str) -> String {
+        if self == Naming::Schema {
+            return key.to_owned();
+        }
+        match key {
+            "name" => "--name",
+            "mac" => "--mac",
+            "mtu" => "--mtu",
+            "metric" => "--metric",
+            "ipv4.addresses" => "--address",
+            "ipv4.gateway" => "--gateway",
+            "ipv4.dhcp" => "--dhcp",
+            "ipv6.addresses" => "--ipv6-address",
+            "ipv6.gateway" => "--ipv6-gateway",
+            "ipv6.dhcp" => "--ipv6-dhcp",
+            "default_route" => "--default-route",
+            "policy_routing" | "policy_routing.table" | "policy_routing.priority" => "--table",
+            other => other,
+        }
+        .to_owned()
+    }
+
+    /// A message that leads with a key produced by a type's parser (`mac "x" is not ...`),
+    /// naming the flag instead.
+    fn lead(self, key: &str, message: &str) -> String {
+        match message.strip_prefix(key).filter(|_| self == Naming::Flags) {
+            Some(rest) => format!("{}{rest}", self.key(key)),
+            None => message.to_owned(),
+        }
+    }
+}
+
 /// Collects problems for one interface, prefixed with its name (or index).
 struct Problems<'a> {
     who: String,
     out: &'a mut Vec<String>,
+    naming: Naming,
 }
 
 impl Problems<'_> {
     fn push(&mut self, msg: impl fmt::Display) {
         self.out.push(format!("{}: {msg}", self.who));
     }
+
+    /// The name of a schema key, as the input spelled it.
+    fn key(&self, key: &str) -> String {
+        self.naming.key(key)
+    }
+
+    /// `ipv4.dhcp is true` / `--dhcp is given`.
+    fn is_on(&self, key: &str) -> String {
+        match self.naming {
+            Naming::Schema => format!("{key} is true"),
+            Naming::Flags => format!("{} is given", self.key(key)),
+        }
+    }
+
+    /// `ipv4.addresses is empty` / `no --address is given`.
+    fn is_empty(&self, key: &str) -> String {
+        match self.naming {
+            Naming::Schema => format!("{key} is empty"),
+            Naming::Flags => format!("no {} is given", self.key(key)),
+        }
+    }
+
+    /// How a route's `to` and `via` are named: `routes[0].to`, or after the `--route` value
+    /// they came from.
+    fn route(&self, index: usize, spec: &RouteSpec) -> (String, String) {
+        match self.naming {
+            Naming::Schema => (
+                format!("routes[{index}].to"),
+                format!("routes[{index}].via"),
+            ),
+            Naming::Flags => {
+                let mut value = spec.to.clone();
+                if let Some(via) = &spec.via {
+                    value.push_str(&format!(",via={via}"));
+                }
+                if let Some(metric) = spec.metric {
+                    value.push_str(&format!(",metric={metric}"));
+                }
+                (
+                    format!("--route {value}: to"),
+                    format!("--route {value}: via"),
+                )
+            }
+        }
+    }
 }
 
 impl Config {
-    /// Validates and normalizes a spec. Reports every problem at once.
+    /// Validates and normalizes a spec. Reports every problem at once, naming the schema's
+    /// keys.
     pub fn from_spec(spec: &ConfigSpec) -> Result<Config, ValidationError> {
+        Config::from_spec_named(spec, Naming::Schema)
+    }
+
+    /// [`Config::from_spec`], naming what is wrong as `naming` says (the flags, for a
+    /// description given with flags).
+    pub fn from_spec_named(spec: &ConfigSpec, naming: Naming) -> Result<Config, ValidationError> {
         let mut problems = Vec::new();
         if spec.interfaces.is_empty() {
             problems
@@ -596,7 +694,7 @@ impl Config {
         }
         let mut interfaces = Vec::new();
         for (i, ispec) in spec.interfaces.iter().enumerate() {
-            if let Some(iface) = validate_interface(i, ispec, &mut problems) {
+            if let Some(iface) = validate_interface(i, ispec, naming, &mut problems) {
                 interfaces.push(iface);
             }
         }
@@ -677,24 +775,32 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
 fn validate_interface(
     index: usize,
     spec: &InterfaceSpec,
+    naming: Naming,
     all: &mut Vec<String>,
 ) -> Option<Interface> {
     let start = all.len();
     let name = match spec.name.parse::<IfName>() {
         Ok(n) => Some(n),
         Err(e) => {
-            all.push(format!("interfaces[{index}]: {e}"));
+            all.push(match naming {
+                Naming::Schema => format!("interfaces[{index}]: {e}"),
+                Naming::Flags => naming.lead("name", &e),
+            });
             None
         }
     };
     let who = name
         .as_ref()
         .map_or_else(|| format!("interfaces[{index}]"), |n| n.to_string());
-    let mut p = Problems { who, out: all };
+    let mut p = Problems {
+        who,
+        out: all,
+        naming,
+    };
 
     let mac = match spec.mac.as_deref().map(str::parse::<MacAddr>) {
         Some(Err(e)) => {
-            p.push(e);
+            p.push(naming.lead("mac", &e));
             None
         }
         Some(Ok(m)) => Some(m),
@@ -712,9 +818,14 @@ fn validate_interface(
         .and_then(|f| family_config::<Ipv6Net>(f, "ipv6", &mut p))
         .flatten();
     if ipv4.is_none() && ipv6.is_none() && spec.ipv4.is_none() && spec.ipv6.is_none() {
-        p.push(
-            "no ipv4 or ipv6 configuration: give addresses or dhcp: true for at least one family",
-        );
+        p.push(match naming {
+            Naming::Schema => {
+                "no ipv4 or ipv6 configuration: give addresses or dhcp: true for at least one family"
+            }
+            Naming::Flags => {
+                "no address: give --address, --dhcp, --ipv6-address or --ipv6-dhcp"
+            }
+        });
     } else if ipv4.is_none() && ipv6.is_none() && p.out.len() == start {
         p.push(
             "ipv4 and ipv6 configure nothing: give addresses or dhcp: true for at least one family",
@@ -724,10 +835,11 @@ fn validate_interface(
     if let Some(mtu) = spec.mtu {
         if !(MTU_MIN..=MTU_MAX).contains(&mtu) {
             p.push(format!(
-                "mtu {mtu} is out of range: it must be {MTU_MIN}..={MTU_MAX}"
+                "{} {mtu} is out of range: it must be {MTU_MIN}..={MTU_MAX}",
+                p.key("mtu")
             ));
         } else if mtu < MTU_MIN_IPV6 && spec.ipv6.is_some() {
-            p.push(format!("mtu {mtu} is too small for IPv6: it must be at least {MTU_MIN_IPV6} when ipv6 is configured"));
+            p.push(format!("{} {mtu} is too small for IPv6: it must be at least {MTU_MIN_IPV6} when ipv6 is configured", p.key("mtu")));
         }
     }
 
@@ -746,7 +858,8 @@ fn validate_interface(
         let mut ok = true;
         if matches!(pr.table, 0 | 253 | 254 | 255) {
             p.push(format!(
-                "policy_routing.table {} is reserved: use 1..=4294967295 except 0, 253 (default), 254 (main) and 255 (local)",
+                "{} {} is reserved: use 1..=4294967295 except 0, 253 (default), 254 (main) and 255 (local)",
+                p.key("policy_routing.table"),
                 pr.table
             ));
             ok = false;
@@ -759,7 +872,12 @@ fn validate_interface(
         let has_gw = ipv4.as_ref().and_then(|c| c.gateway()).is_some()
             || ipv6.as_ref().and_then(|c| c.gateway()).is_some();
         if !has_gw {
-            p.push("policy_routing needs a static gateway: set ipv4.gateway or ipv6.gateway (DHCP gateways are not known in advance)");
+            p.push(format!(
+                "{} needs a static gateway: set {} or {} (DHCP gateways are not known in advance)",
+                p.key("policy_routing"),
+                p.key("ipv4.gateway"),
+                p.key("ipv6.gateway")
+            ));
             ok = false;
         }
         ok.then_some(PolicyRouting { table: pr.table, priority })
@@ -908,15 +1026,22 @@ fn family_config<N: NetOf>(
     key: &str,
     p: &mut Problems<'_>,
 ) -> Option<Option<Addressing<N, N::Addr>>> {
+    let dhcp_key = format!("{key}.dhcp");
+    let addresses_key = format!("{key}.addresses");
+    let (addresses_name, gateway_name) = (p.key(&addresses_key), p.key(&format!("{key}.gateway")));
     if spec.dhcp {
         let mut ok = true;
         if !spec.addresses.is_empty() {
-            p.push(format!("{key}.dhcp is true and {key}.addresses is set: use either DHCP or static addresses, not both"));
+            p.push(format!(
+                "{} and {addresses_name} is set: use either DHCP or static addresses, not both",
+                p.is_on(&dhcp_key)
+            ));
             ok = false;
         }
         if let Some(gw) = &spec.gateway {
             p.push(format!(
-                "{key}.gateway {gw} is set with {key}.dhcp: DHCP provides the gateway"
+                "{gateway_name} {gw} is set with {}: DHCP provides the gateway",
+                p.key(&dhcp_key)
             ));
             ok = false;
         }
@@ -925,7 +1050,8 @@ fn family_config<N: NetOf>(
     if spec.addresses.is_empty() {
         if let Some(gw) = &spec.gateway {
             p.push(format!(
-                "{key}.gateway {gw} is set but {key}.addresses is empty"
+                "{gateway_name} {gw} is set but {}",
+                p.is_empty(&addresses_key)
             ));
             return None;
         }
@@ -937,15 +1063,15 @@ fn family_config<N: NetOf>(
         let default_prefix = addresses.first().map(|a| a.prefix());
         match parse_addr::<N>(raw, default_prefix) {
             Err(e) => {
-                p.push(format!("{key}.addresses {e}"));
+                p.push(format!("{addresses_name} {e}"));
                 ok = false;
             }
             Ok(net) => {
                 if let Err(e) = net.usable_host() {
-                    p.push(format!("{key}.addresses {e}"));
+                    p.push(format!("{addresses_name} {e}"));
                     ok = false;
                 } else if addresses.iter().any(|a| a.addr() == net.addr()) {
-                    p.push(format!("{key}.addresses {} is listed twice", net.addr()));
+                    p.push(format!("{addresses_name} {} is listed twice", net.addr()));
                     ok = false;
                 } else {
                     addresses.push(net);
@@ -959,11 +1085,21 @@ fn family_config<N: NetOf>(
             Err(_) => {
                 if raw.parse::<IpAddr>().is_ok() {
                     let fam = if key == "ipv4" { "IPv6" } else { "IPv4" };
-                    p.push(format!(
-                        "{key}.gateway {raw} is an {fam} address in the {key} section"
-                    ));
+                    p.push(match p.naming {
+                        Naming::Schema => {
+                            format!("{key}.gateway {raw} is an {fam} address in the {key} section")
+                        }
+                        Naming::Flags => format!(
+                            "{gateway_name} {raw} is an {fam} address: use {}",
+                            p.key(if key == "ipv4" {
+                                "ipv6.gateway"
+                            } else {
+                                "ipv4.gateway"
+                            })
+                        ),
+                    });
                 } else {
-                    p.push(format!("{key}.gateway {raw:?} is not an address"));
+                    p.push(format!("{gateway_name} {raw:?} is not an address"));
                 }
                 ok = false;
                 None
@@ -971,7 +1107,7 @@ fn family_config<N: NetOf>(
             Ok(gw) => {
                 if addresses.iter().any(|a| a.addr() == gw) {
                     p.push(format!(
-                        "{key}.gateway {gw} is one of the interface's own addresses"
+                        "{gateway_name} {gw} is one of the interface's own addresses"
                     ));
                     ok = false;
                 } else if !N::link_local(&gw)
@@ -985,7 +1121,7 @@ fn family_config<N: NetOf>(
                         .into_iter()
                         .collect();
                     p.push(format!(
-                        "{key}.gateway {gw} is outside {}",
+                        "{gateway_name} {gw} is outside {}",
                         subnets.join(" and ")
                     ));
                     ok = false;
@@ -1005,14 +1141,14 @@ fn validate_route(
     ipv6: Option<&Ipv6Config>,
     p: &mut Problems<'_>,
 ) -> Option<Route> {
-    let field = format!("routes[{index}]");
+    let (to_name, via_name) = p.route(index, spec);
     let to: IpNet = match spec.to.parse::<IpNet>() {
         Ok(n) => n,
         Err(_) => match spec.to.parse::<IpAddr>() {
             Ok(a) => IpNet::from(a),
             Err(_) => {
                 p.push(format!(
-                    "{field}.to {:?} is not a network: expected NETWORK/PREFIX",
+                    "{to_name} {:?} is not a network: expected NETWORK/PREFIX",
                     spec.to
                 ));
                 return None;
@@ -1021,14 +1157,18 @@ fn validate_route(
     };
     if to.trunc() != to {
         p.push(format!(
-            "{field}.to {to} has host bits set: did you mean {}?",
+            "{to_name} {to} has host bits set: did you mean {}?",
             to.trunc()
         ));
         return None;
     }
     if to.prefix_len() == 0 {
         p.push(format!(
-            "{field}.to {to} is a default route: use default_route: true (or policy_routing) instead"
+            "{to_name} {to} is a default route: use {} instead",
+            match p.naming {
+                Naming::Schema => "default_route: true (or policy_routing)",
+                Naming::Flags => "--default-route (or --table)",
+            }
         ));
         return None;
     }
@@ -1039,7 +1179,7 @@ fn validate_route(
     };
     if !configured {
         p.push(format!(
-            "{field}.to {to} is an {} route but {} is not configured",
+            "{to_name} {to} is an {} route but {} is not configured",
             family.key(),
             family.key()
         ));
@@ -1049,12 +1189,12 @@ fn validate_route(
         None => None,
         Some(raw) => {
             let Ok(via) = raw.parse::<IpAddr>() else {
-                p.push(format!("{field}.via {raw:?} is not an address"));
+                p.push(format!("{via_name} {raw:?} is not an address"));
                 return None;
             };
             if Family::of(via) != family {
                 p.push(format!(
-                    "{field}.via {via} is of the wrong address family for {to}"
+                    "{via_name} {via} is of the wrong address family for {to}"
                 ));
                 return None;
             }
@@ -1067,7 +1207,7 @@ fn validate_route(
             if !dhcp && !link_local && !subnets.iter().any(|s| s.contains(&via)) {
                 let list: Vec<String> = subnets.iter().map(ToString::to_string).collect();
                 p.push(format!(
-                    "{field}.via {via} is not reachable on-link: it is outside {}",
+                    "{via_name} {via} is not reachable on-link: it is outside {}",
                     list.join(" and ")
                 ));
                 return None;

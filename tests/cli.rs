@@ -301,7 +301,10 @@ fn render_json_has_the_documented_shape() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["distro"], "centos 7");
+    assert_eq!(
+        v["distro"],
+        serde_json::json!({"id": "centos", "version_id": "7", "id_like": [], "pretty_name": "centos 7"})
+    );
     assert_eq!(v["backend"], "ifcfg-rh");
     let files = v["files"].as_array().unwrap();
     assert!(
@@ -418,13 +421,6 @@ fn exit_codes() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("failed to read input file /nonexistent/eni.yaml"));
-    let out = enicfg(&["render", "--input", &input, "--distro", "ubuntu:12.04"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("ubuntu version 12.04 is not in enicfg's distro table"),
-        "{}",
-        text(&out.stderr)
-    );
     // primary interfaces are skipped unless asked for
     let primary = fixture("eni/tencent-primary-secondary-ip.yaml");
     let out = enicfg(&["render", "--input", &primary, "--backend", "netplan"]);
@@ -776,5 +772,507 @@ fn usage_errors_exit_2_wherever_they_are_found() {
     assert!(
         err.contains("does not exist") && !err.contains("--backend"),
         "{err}"
+    );
+}
+
+/// `--distro` with a value the distro table cannot place is a usage error that names what the
+/// table knows: the versions of a known ID, or the known IDs.
+#[test]
+fn a_distro_the_table_cannot_place_names_what_it_knows() {
+    let input = fixture("eni/full-secondary.yaml");
+    for (distro, message) in [
+        (
+            "centos",
+            "error: --distro centos needs a version: enicfg knows centos 6, 7, 8, 9 or later (os-release VERSION_ID, e.g. --distro centos:6)\n",
+        ),
+        (
+            "ubuntu:12.04",
+            "error: --distro ubuntu:12.04: ubuntu 12.04 is not in enicfg's distro table, which knows ubuntu 14, 15-17, 18 or later: pass one of those, or --backend to choose the format\n",
+        ),
+        (
+            "amzn:2019",
+            "error: --distro amzn:2019: amzn 2019 is not in enicfg's distro table, which knows amzn 2, 2016-2018, 2022 or later: pass one of those, or --backend to choose the format\n",
+        ),
+    ] {
+        for args in [
+            &["render", "--input", &input, "--distro", distro][..],
+            &["write", "--input", &input, "--distro", distro, "--dry-run"],
+        ] {
+            let out = enicfg(args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            assert_eq!(text(&out.stderr), message, "{args:?}");
+            assert!(out.stdout.is_empty(), "{args:?}");
+        }
+    }
+    let out = enicfg(&["detect", "--distro", "plan9:4"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(
+            "error: --distro plan9:4: unknown distro ID plan9: enicfg knows almalinux, "
+        ) && err.contains(", centos, ")
+            && err.contains(", ubuntu; or pass --backend"),
+        "{err}"
+    );
+    // Versions the table covers whatever they are need none.
+    for distro in ["debian", "openeuler", "opensuse-tumbleweed"] {
+        let out = enicfg(&["detect", "--distro", distro]);
+        assert!(out.status.success(), "{distro}: {}", text(&out.stderr));
+    }
+    // A root's os-release with a version the table lacks is an error (exit 1), naming the
+    // versions too.
+    let root = root_with("ID=centos\nVERSION_ID=5\n");
+    let out = enicfg(&[
+        "render",
+        "--input",
+        &input,
+        "--root",
+        root.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("centos version 5 is not in enicfg's distro table, which knows centos 6, 7, 8, 9 or later"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
+}
+
+/// `render`, `detect` and `write` give `distro` one shape (an object), read from the same
+/// os-release.
+#[test]
+fn render_detect_and_write_json_give_distro_one_shape() {
+    let root = root_with(CENTOS_7);
+    let r = root.path().to_str().unwrap();
+    let input = fixture("eni/full-secondary.yaml");
+    let expected = serde_json::json!({
+        "id": "centos",
+        "version_id": "7",
+        "id_like": ["rhel", "fedora"],
+        "pretty_name": "CentOS Linux 7 (Core)",
+    });
+    for args in [
+        &["render", "--input", &input, "--root", r, "--format", "json"][..],
+        &["detect", "--root", r, "--format", "json"],
+        &[
+            "write",
+            "--input",
+            &input,
+            "--root",
+            r,
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    ] {
+        let out = enicfg(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let v = json(&out);
+        assert_eq!(v["distro"], expected, "{args:?}");
+        assert_eq!(v["backend"], "ifcfg-rh", "{args:?}");
+    }
+    // With --backend there is no distro, in every command that takes one.
+    for args in [
+        &[
+            "render",
+            "--input",
+            &input,
+            "--backend",
+            "netplan",
+            "--format",
+            "json",
+        ][..],
+        &[
+            "write",
+            "--input",
+            &input,
+            "--root",
+            r,
+            "--backend",
+            "netplan",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    ] {
+        assert_eq!(
+            json(&enicfg(args))["distro"],
+            serde_json::Value::Null,
+            "{args:?}"
+        );
+    }
+}
+
+/// `write --format json`: the target, every file with its action, backups, the apply commands
+/// and what --restart did, for a first write, a rewrite and a shrinking description.
+#[test]
+fn write_json_summarises_files_backups_and_commands() {
+    let root = root_with(DEBIAN_12);
+    let r = root.path().to_str().unwrap();
+    // A foreign file in the way is backed up.
+    fs::create_dir_all(root.path().join("etc/netplan")).unwrap();
+    fs::write(
+        root.path().join("etc/netplan/60-enicfg-eth1.yaml"),
+        "network: {}\n",
+    )
+    .unwrap();
+    let two = fixture("eni/two-nics-same-subnet.yaml");
+    let out = enicfg(&["write", "--input", &two, "--root", r, "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["stack"], "netplan");
+    assert_eq!(v["backend"], "netplan");
+    assert_eq!(v["root"], r);
+    assert_eq!(v["dry_run"], false);
+    assert_eq!(v["changed"], true);
+    assert_eq!(
+        v["files"],
+        serde_json::json!([
+            {"path": "/etc/netplan/60-enicfg-eth1.yaml", "mode": "0600", "action": "replace"},
+            {"path": "/etc/netplan/60-enicfg-eth2.yaml", "mode": "0600", "action": "create"},
+        ])
+    );
+    let backups = v["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 1, "{v}");
+    let backup = backups[0].as_str().unwrap();
+    assert!(
+        backup.starts_with("/var/lib/enicfg/backups/")
+            && backup.ends_with("/etc/netplan/60-enicfg-eth1.yaml"),
+        "{backup}"
+    );
+    assert_eq!(
+        fs::read_to_string(root.path().join(backup.trim_start_matches('/'))).unwrap(),
+        "network: {}\n"
+    );
+    // An image root: applied by its own boot, so no command; no --restart.
+    assert_eq!(v["commands"], serde_json::json!([]));
+    assert_eq!(v["restart"], serde_json::Value::Null);
+    assert_eq!(v["notes"], serde_json::json!([]));
+    assert!(v.get("diff").is_none(), "{v}");
+
+    // The description shrinks to one NIC: eth2's file goes.
+    let one = fixture("eni/full-secondary.yaml");
+    let out = enicfg(&[
+        "write",
+        "--input",
+        &one,
+        "--root",
+        r,
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["changed"], true);
+    let actions: Vec<(String, String)> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&(
+            "/etc/netplan/60-enicfg-eth2.yaml".to_owned(),
+            "remove".to_owned()
+        )),
+        "{actions:?}"
+    );
+    assert!(v["diff"].as_str().unwrap().contains("+++ /dev/null"), "{v}");
+    assert!(
+        root.path().join("etc/netplan/60-enicfg-eth2.yaml").exists(),
+        "a dry run removed a file"
+    );
+
+    // Written again unchanged: every file "unchanged", nothing changed.
+    let out = enicfg(&["write", "--input", &two, "--root", r, "--format", "json"]);
+    let v = json(&out);
+    assert_eq!(v["changed"], false);
+    assert!(
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["action"] == "unchanged"),
+        "{v}"
+    );
+    assert_eq!(v["backups"], serde_json::json!([]));
+}
+
+/// `write --check` is a dry run that exits 3 when a file would change (printing the diff unless
+/// -q) and 0 when every file is up to date; errors stay 1 and usage errors 2.
+#[test]
+fn write_check_exits_3_on_drift() {
+    let root = root_with(CENTOS_7);
+    let r = root.path().to_str().unwrap();
+    let input = fixture("eni/tencent-secondary-eni-route.yaml");
+    let check = |extra: &[&str]| {
+        let mut args = vec!["write", "--input", &input, "--root", r, "--check"];
+        args.extend_from_slice(extra);
+        enicfg(&args)
+    };
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("+++ b/etc/sysconfig/network-scripts/ifcfg-eth1"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        !root.path().join("etc/sysconfig").exists(),
+        "--check wrote something"
+    );
+    // -q: the exit status alone.
+    let out = check(&["-q"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "");
+    // --dry-run --check is the same.
+    assert_eq!(check(&["--dry-run"]).status.code(), Some(3));
+    // JSON: the summary, with the same status.
+    let out = check(&["--format", "json"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(json(&out)["changed"], true);
+
+    assert!(
+        enicfg(&["write", "--input", &input, "--root", r])
+            .status
+            .success()
+    );
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "nothing to change: all 2 files are up to date\n"
+    );
+    assert_eq!(check(&["-q"]).status.code(), Some(0));
+
+    // Drift by hand: a changed file, and a file the description no longer renders.
+    let ifcfg = root.path().join("etc/sysconfig/network-scripts/ifcfg-eth1");
+    let edited = fs::read_to_string(&ifcfg)
+        .unwrap()
+        .replace("IPADDR=10.0.3.133", "IPADDR=10.0.3.134");
+    fs::write(&ifcfg, edited).unwrap();
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stdout).contains("-IPADDR=10.0.3.134\n+IPADDR=10.0.3.133"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        enicfg(&["write", "--input", &input, "--root", r])
+            .status
+            .success()
+    );
+    fs::write(
+        root.path().join("etc/sysconfig/network-scripts/ifcfg-eth9"),
+        "# Generated by enicfg (backend ifcfg-rh). Do not edit: changes are lost when enicfg runs again.\nDEVICE=eth9\n",
+    )
+    .unwrap();
+    assert_eq!(check(&["-q"]).status.code(), Some(3));
+
+    // An error is 1 and a usage error 2, never 3.
+    let out = enicfg(&[
+        "write",
+        "--input",
+        "/nonexistent/eni.yaml",
+        "--root",
+        r,
+        "--check",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = enicfg(&["write", "--input", &input, "--check", "--restart"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `-q` silences notes and the lines about what was done, never results or errors; `-v` says
+/// on stderr what was decided and why.
+#[test]
+fn quiet_and_verbose() {
+    let root = root_with(DEBIAN_12);
+    let r = root.path().to_str().unwrap();
+    let two = fixture("eni/two-nics-same-subnet.yaml");
+    // A note (an excluded interface) is printed, or silenced with -q; render's files stay.
+    let render = |extra: &[&str]| {
+        let mut args = vec!["render", "--input", &two, "--root", r, "--exclude", "eth2"];
+        args.extend_from_slice(extra);
+        enicfg(&args)
+    };
+    let normal = render(&[]);
+    assert!(normal.status.success());
+    assert_eq!(
+        text(&normal.stderr),
+        "note: eth2 is excluded (--exclude): left alone\n"
+    );
+    let quiet = render(&["-q"]);
+    assert!(quiet.status.success());
+    assert_eq!(text(&quiet.stderr), "");
+    assert_eq!(quiet.stdout, normal.stdout, "-q changed render's result");
+    let verbose = render(&["--verbose"]);
+    assert_eq!(verbose.stdout, normal.stdout, "-v changed render's result");
+    let err = text(&verbose.stderr);
+    assert!(err.contains("note: eth2 is excluded"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "info: 1 interface to configure from {two}: eth1\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("info: target Debian GNU/Linux 12 (bookworm): netplan (backend netplan), because debian 12 from the distro table"),
+        "{err}"
+    );
+    // write's report goes with -q; its files are written all the same.
+    let out = enicfg(&["write", "--input", &two, "--root", r, "-q"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    assert!(root.path().join("etc/netplan/60-enicfg-eth2.yaml").exists());
+    let out = enicfg(&["clean", "--root", r, "-q"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    assert!(!root.path().join("etc/netplan/60-enicfg-eth2.yaml").exists());
+    // -v names each command before it runs it (here install-hotplug enabling the boot unit in
+    // the image); -q keeps none of install-hotplug's report, and the command still runs.
+    let out = enicfg(&["install-hotplug", "--root", r, "--imds", "aliyun", "-v"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let enable = format!("systemctl --root={r} enable enicfg-boot.service");
+    assert!(
+        text(&out.stderr).contains(&format!("info: running: {enable}\n")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains(&format!("ran: {enable}\n")),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = enicfg(&["uninstall-hotplug", "--root", r, "-q"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    assert!(!root.path().join("etc/enicfg/enicfg.yaml").exists());
+    // Errors still print with -q; -q and -v together are a usage error.
+    let out = enicfg(&[
+        "render",
+        "--input",
+        "/nonexistent/eni.yaml",
+        "--backend",
+        "netplan",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error: failed to read input file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = enicfg(&["render", "--input", &two, "-q", "-v"]);
+    assert_eq!(out.status.code(), Some(2));
+    // Global: accepted before the subcommand too.
+    let out = enicfg(&["-q", "detect", "--distro", "debian:12"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("backend:   netplan"));
+}
+
+/// A description given with flags is judged in the flags' names (`--gateway`); a file keeps its
+/// keys (`ipv4.gateway`, checked in `exit_codes`).
+#[test]
+fn errors_for_flag_users_name_the_flags() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--address", "10.0.2.5/24", "--gateway", "10.0.3.1"],
+            "eth1: --gateway 10.0.3.1 is outside 10.0.2.0/24",
+        ),
+        (
+            &["--address", "10.0.2.5/24", "--gateway", "2001:db8::1"],
+            "eth1: --gateway 2001:db8::1 is an IPv6 address: use --ipv6-gateway",
+        ),
+        (
+            &["--dhcp", "--address", "10.0.2.5/24"],
+            "eth1: --dhcp is given and --address is set: use either DHCP or static addresses, not both",
+        ),
+        (
+            &["--address", "10.0.2.5/24", "--mtu", "10"],
+            "eth1: --mtu 10 is out of range: it must be 68..=65535",
+        ),
+        (
+            &[
+                "--address",
+                "10.0.2.5/24",
+                "--route",
+                "192.168.0.0/16,via=10.9.9.9",
+            ],
+            "eth1: --route 192.168.0.0/16,via=10.9.9.9: via 10.9.9.9 is not reachable on-link: it is outside 10.0.2.0/24",
+        ),
+        (
+            &["--address", "10.0.2.5/24", "--table", "100"],
+            "eth1: --table needs a static gateway: set --gateway or --ipv6-gateway (DHCP gateways are not known in advance)",
+        ),
+    ];
+    for (flags, problem) in cases {
+        let mut args = vec!["render", "--backend", "netplan", "--name", "eth1"];
+        args.extend_from_slice(flags);
+        let out = enicfg(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("error: invalid interface description in the command-line flags: {problem}\n"),
+            "{args:?}"
+        );
+        assert!(!text(&out.stderr).contains("ipv4."), "{args:?}");
+    }
+}
+
+/// The help says what each command does: every format in the top-level list, what verify
+/// checks in both -h and --help, what --check and -q/-v do.
+#[test]
+fn help_describes_the_commands() {
+    let help = text(&enicfg(&["--help"]).stdout);
+    for format in [
+        "RHEL ifcfg",
+        "SUSE ifcfg",
+        "ifupdown",
+        "netplan",
+        "NetworkManager keyfiles",
+        "systemd-networkd",
+    ] {
+        assert!(help.contains(format), "{format}: {help}");
+    }
+    assert!(
+        help.contains("3 when `write --check` finds a file that would change"),
+        "{help}"
+    );
+    for flag in ["-h", "--help"] {
+        let verify = text(&enicfg(&["verify", flag]).stdout);
+        assert!(
+            verify.starts_with(
+                "Check the live kernel state (links, addresses, routes, rules, MTU) against the description; exit 1 on any mismatch"
+            ),
+            "verify {flag}: {verify}"
+        );
+        let write = text(&enicfg(&["write", flag]).stdout);
+        assert!(write.contains("--check"), "write {flag}: {write}");
+        assert!(write.contains("-q, --quiet"), "write {flag}: {write}");
+    }
+    let verify = text(&enicfg(&["verify", "--help"]).stdout);
+    assert!(
+        verify
+            .contains("Checks, per described interface: link up with carrier, MTU, MAC, addresses"),
+        "{verify}"
+    );
+    let write = text(&enicfg(&["write", "--help"]).stdout);
+    assert!(
+        write.contains("exits 3 when a file would be created, changed or removed"),
+        "{write}"
     );
 }

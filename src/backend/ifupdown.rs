@@ -476,12 +476,12 @@ fn run_parts_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
-/// `/etc/dhcp/dhclient-enter-hooks.d/enicfg-NAME`, NAME escaped by [`hook_file_name`].
+/// `/etc/dhcp/dhclient-enter-hooks.d/enicfg-NAME`, NAME escaped by `hook_file_name`.
 pub fn dhclient_hook_path(name: &str) -> String {
     format!("{DHCLIENT_ENTER_HOOKS}/{}", hook_file_name(name))
 }
 
-/// `/etc/dhcp/dhclient-exit-hooks.d/enicfg-NAME`, NAME escaped by [`hook_file_name`].
+/// `/etc/dhcp/dhclient-exit-hooks.d/enicfg-NAME`, NAME escaped by `hook_file_name`.
 pub fn dhclient_exit_hook_path(name: &str) -> String {
     format!("{DHCLIENT_EXIT_HOOKS}/{}", hook_file_name(name))
 }

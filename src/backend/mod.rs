@@ -119,7 +119,10 @@ fn serialize_mode<S: serde::Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Er
 pub struct Commands {
     /// Restart of the whole network stack (disruptive).
     pub restart: String,
-    /// The least disruptive command per interface (deduplicated when a command is global).
+    /// The least disruptive commands that apply the rendered interfaces, in order: one per
+    /// interface where the stack activates interfaces one by one (`ifup`, `nmcli connection
+    /// up`), said once where a command covers them all (`netplan apply`, `networkctl reload &&
+    /// networkctl reconfigure eth1 eth2 …`), so N interfaces never repeat a global command.
     pub interface: Vec<String>,
 }
 

@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 use askama::Template;
 
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
-use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
+use crate::model::{Config, Family, IfName, Interface, KernelRoute, KernelRule};
 
 /// The networkd backend.
 pub struct Networkd;
@@ -50,15 +50,18 @@ pub fn file_path(iface: &Interface) -> String {
     format!("/etc/systemd/network/05-enicfg-{}.network", iface.name)
 }
 
-/// The least disruptive apply command of one interface.
+/// The least disruptive apply command of a set of interfaces: one `networkctl reload` (it
+/// re-reads every file, so once is enough for any number of NICs) and one `reconfigure` naming
+/// them all.
 ///
 /// NOTE: `networkctl reload` and `networkctl reconfigure` exist since systemd 244 (systemd
 /// NEWS); Amazon Linux 2023 has 252. Where they are missing (or fail), the command falls back
 /// to restarting systemd-networkd ([`RESTART`]).
-pub fn interface_command(iface: &Interface) -> String {
+pub fn apply_command<'a>(names: impl IntoIterator<Item = &'a IfName>) -> String {
+    let names: Vec<String> = names.into_iter().map(ToString::to_string).collect();
     format!(
         "networkctl reload && networkctl reconfigure {} || {RESTART}",
-        iface.name
+        names.join(" ")
     )
 }
 
@@ -253,7 +256,6 @@ impl InterfaceView {
 impl Backend for Networkd {
     fn render(&self, config: &Config, _ctx: &Context<'_>) -> Result<Rendered> {
         let mut files = Vec::new();
-        let mut interface = Vec::new();
         for iface in &config.interfaces {
             let view = InterfaceView::new(iface)?;
             let contents =
@@ -263,13 +265,12 @@ impl Backend for Networkd {
                 mode: FILE_MODE,
                 contents,
             });
-            interface.push(interface_command(iface));
         }
         Ok(Rendered {
             files,
             commands: Commands {
                 restart: RESTART.to_owned(),
-                interface,
+                interface: vec![apply_command(config.interfaces.iter().map(|i| &i.name))],
             },
         })
     }
