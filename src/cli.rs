@@ -51,7 +51,12 @@ impl Cli {
 }
 
 /// Subcommands.
+///
+/// Each one's arguments are built only when it runs (`defer`): building them all was most of a
+/// one-NIC `render`'s time. So the argument structs below carry plain comments, not doc
+/// comments: a deferred struct's doc comment would replace the subcommand's help text.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Print every file (path, mode, contents) and the apply commands; writes nothing.
     Render(RenderArgs),
@@ -119,7 +124,7 @@ pub enum Command {
     Man(ManArgs),
 }
 
-/// `enicfg completions`.
+// `enicfg completions`.
 #[derive(Debug, Clone, Args)]
 pub struct CompletionsArgs {
     /// The shell.
@@ -127,7 +132,7 @@ pub struct CompletionsArgs {
     pub shell: crate::docs::Shell,
 }
 
-/// `enicfg man`.
+// `enicfg man`.
 #[derive(Debug, Clone, Args)]
 pub struct ManArgs {
     /// The directory to write the pages into (created if missing).
@@ -135,7 +140,7 @@ pub struct ManArgs {
     pub out_dir: PathBuf,
 }
 
-/// `enicfg install-hotplug`.
+// `enicfg install-hotplug`.
 #[derive(Debug, Clone, Args)]
 pub struct InstallHotplugArgs {
     /// Install into this root instead of / (image builds).
@@ -176,7 +181,7 @@ pub struct InstallHotplugArgs {
     pub dry_run: bool,
 }
 
-/// `enicfg uninstall-hotplug`.
+// `enicfg uninstall-hotplug`.
 #[derive(Debug, Clone, Args)]
 pub struct UninstallHotplugArgs {
     /// Uninstall from this root instead of /.
@@ -195,7 +200,7 @@ pub enum HotplugAction {
     Boot,
 }
 
-/// `enicfg hotplug`.
+// `enicfg hotplug`.
 #[derive(Debug, Clone, Args)]
 pub struct HotplugArgs {
     /// What happened.
@@ -206,7 +211,7 @@ pub struct HotplugArgs {
     pub interface: Option<String>,
 }
 
-/// `enicfg clean`.
+// `enicfg clean`.
 #[derive(Debug, Clone, Args)]
 pub struct CleanArgs {
     /// Clean this root instead of /.
@@ -217,7 +222,7 @@ pub struct CleanArgs {
     pub dry_run: bool,
 }
 
-/// Where the interface description comes from.
+// Where the interface description comes from.
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// Interface description (YAML or JSON, see README "Input schema"), or a saved cloud
@@ -241,13 +246,13 @@ pub struct SourceArgs {
     pub metadata: MetadataArgs,
 }
 
-/// Cloud metadata as the source: a saved document (`--input`) or the live service (`--imds`).
-///
-/// Each secondary NIC becomes one interface: its private IPs (primary first), the prefix from
-/// the netmask or subnet CIDR, the gateway the cloud publishes — on AWS, which publishes none,
-/// the VPC subnet router: the subnet's base address + 1, and fe80:ec2::1 for IPv6 — and policy
-/// routing. With
-/// `--dhcp`, secondary NICs use DHCP instead of static addresses.
+// Cloud metadata as the source: a saved document (`--input`) or the live service (`--imds`).
+//
+// Each secondary NIC becomes one interface: its private IPs (primary first), the prefix from
+// the netmask or subnet CIDR, the gateway the cloud publishes — on AWS, which publishes none,
+// the VPC subnet router: the subnet's base address + 1, and fe80:ec2::1 for IPv6 — and policy
+// routing. With
+// `--dhcp`, secondary NICs use DHCP instead of static addresses.
 #[derive(Debug, Clone, Default, Args)]
 pub struct MetadataArgs {
     /// Read the NICs live from this cloud's instance metadata service (Huawei: openstack).
@@ -297,7 +302,7 @@ pub struct MetadataArgs {
     pub service: ServiceArgs,
 }
 
-/// How to reach a metadata service.
+// How to reach a metadata service.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServiceArgs {
     /// Metadata service base URL, http://HOST or http://HOST:PORT (default: the cloud's documented address:
@@ -331,7 +336,7 @@ impl ServiceArgs {
     }
 }
 
-/// `enicfg fetch`.
+// `enicfg fetch`.
 #[derive(Debug, Clone, Args)]
 pub struct FetchArgs {
     /// The cloud whose metadata service to crawl (Huawei: openstack).
@@ -342,7 +347,7 @@ pub struct FetchArgs {
     pub service: ServiceArgs,
 }
 
-/// Which system the files are for (at most one; default: detect from ROOT's os-release).
+// Which system the files are for (at most one; default: detect from ROOT's os-release).
 #[derive(Debug, Clone, Args)]
 #[group(id = "target", multiple = false)]
 pub struct TargetArgs {
@@ -367,7 +372,7 @@ pub enum Format {
     Json,
 }
 
-/// `enicfg render`.
+// `enicfg render`.
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
     #[command(flatten)]
@@ -384,7 +389,7 @@ pub struct RenderArgs {
     pub format: Format,
 }
 
-/// `enicfg write`.
+// `enicfg write`.
 #[derive(Debug, Clone, Args)]
 pub struct WriteArgs {
     #[command(flatten)]
@@ -428,7 +433,7 @@ pub struct WriteArgs {
     pub format: Format,
 }
 
-/// `enicfg verify`.
+// `enicfg verify`.
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
@@ -445,7 +450,7 @@ pub struct VerifyArgs {
     pub format: Format,
 }
 
-/// `enicfg detect`.
+// `enicfg detect`.
 #[derive(Debug, Clone, Args)]
 pub struct DetectArgs {
     /// Root to inspect.

@@ -1276,3 +1276,28 @@ fn help_describes_the_commands() {
         "{write}"
     );
 }
+
+/// Every subcommand's own help starts with the line the top-level list gives it. The
+/// subcommands' arguments are built lazily (`defer`), and a doc comment on an argument struct
+/// would then replace the command's help text (`enicfg render --help` once began with
+/// "`enicfg render`").
+#[test]
+fn each_command_help_starts_with_its_summary() {
+    let help = text(&enicfg(&["--help"]).stdout);
+    let commands: Vec<(&str, &str)> = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.trim().split_once(' '))
+        .map(|(name, about)| (name, about.trim()))
+        .filter(|(name, _)| *name != "help")
+        .collect();
+    assert!(commands.len() >= 10, "{help}");
+    for (name, about) in commands {
+        for flag in ["-h", "--help"] {
+            let own = text(&enicfg(&[name, flag]).stdout);
+            assert!(own.starts_with(about), "{name} {flag}: {own}");
+        }
+    }
+}

@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::model::{ConfigSpec, FamilySpec, InterfaceSpec, PolicyRoutingSpec, RouteSpec};
 
-/// Describe one interface with flags instead of `--input`.
+// Describe one interface with flags instead of `--input`.
 #[derive(Debug, Clone, Default, Args)]
 #[group(id = "iface", multiple = true)]
 pub struct InterfaceFlags {
