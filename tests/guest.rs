@@ -1264,3 +1264,204 @@ fn hotplug_netplan() {
     require_tools("hotplug_netplan");
     hotplug_from_file(Flavor::Netplan);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hotplug by hand and uninstall-hotplug on the live `/`: what a user meets outside the units.
+// ---------------------------------------------------------------------------------------------
+
+/// The units and rule `install-hotplug` installs, as `systemctl` names them.
+const HOTPLUG_UNITS: [&str; 3] = [
+    "enicfg-boot.service",
+    "enicfg-remove@.service",
+    "enicfg@.service",
+];
+
+/// `enicfg hotplug ACTION` by hand where no settings are installed: it fails (1), names the
+/// missing settings file and the command that creates it, and changes nothing.
+fn hotplug_by_hand_fails(s: &Session, when: &str) {
+    for args in [
+        &["hotplug", "add", "eth1"][..],
+        &["hotplug", "remove", "eth1"],
+        &["hotplug", "boot"],
+    ] {
+        let before = s.enicfg_files_left();
+        let out = s.enicfg(args);
+        let err = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: {when}: enicfg {}:\n{}{err}",
+            s.what,
+            args.join(" "),
+            text(&out.stdout)
+        );
+        assert_eq!(
+            err,
+            "error: /etc/enicfg/enicfg.yaml is missing: run `enicfg install-hotplug` first\n",
+            "{}: {when}: enicfg {}",
+            s.what,
+            args.join(" ")
+        );
+        assert_eq!(
+            s.enicfg_files_left(),
+            before,
+            "{}: {when}: enicfg {} changed enicfg's files",
+            s.what,
+            args.join(" ")
+        );
+    }
+}
+
+/// `systemctl`'s view of enicfg's units: unit files (enabled or not) and loaded units.
+fn hotplug_units_listed(s: &Session) -> String {
+    s.guest().text(&[
+        "sh",
+        "-c",
+        "systemctl list-unit-files --no-legend --no-pager 'enicfg*'; systemctl list-units --all --no-legend --no-pager 'enicfg*'",
+    ])
+}
+
+/// On a machine where `install-hotplug` never ran, `enicfg hotplug add|remove|boot` by hand
+/// says which settings file is missing and how to create it; `uninstall-hotplug` on the live
+/// `/` after `install-hotplug` (and a hot-plug that its units followed) stops and disables the
+/// units, removes every file, and a NIC attached afterwards starts nothing.
+fn uninstall_hotplug(flavor: Flavor) {
+    let t = Instant::now();
+    let what = format!("{} uninstall-hotplug", flavor.name());
+    let s = Session::new(flavor, what.clone(), &AWS.nics)
+        .serving(&AWS, ec2_tree(&aws_doc_with(&[])), 0)
+        .booted();
+
+    hotplug_by_hand_fails(&s, "install-hotplug never ran");
+    assert_eq!(
+        s.enicfg_ok(&["uninstall-hotplug"]),
+        "nothing to uninstall\n",
+        "{what}: uninstall-hotplug with nothing installed"
+    );
+
+    // Installed and working: the boot unit runs, an attach is followed.
+    install_hotplug(&s, &[]);
+    s.guest()
+        .run_ok(&["systemctl", "start", "enicfg-boot.service"]);
+    s.imds().set_tree(ec2_tree(&aws_doc_with(&[(NEW_MAC, 2)])));
+    s.plug("eth2", NEW_MAC);
+    assert!(
+        within(Duration::from_secs(30), || {
+            s.verified(&Source::Imds)
+                && s.journal("enicfg@eth2")
+                    .contains("verified: the kernel state matches")
+        })
+        .is_some(),
+        "{what}: the units did not follow an attach before the uninstall:\n{}",
+        s.journal("enicfg@eth2")
+    );
+    let listed = hotplug_units_listed(&s);
+    for unit in HOTPLUG_UNITS {
+        assert!(
+            listed.contains(unit),
+            "{what}: {unit} not listed:\n{listed}"
+        );
+    }
+    let active = s
+        .guest()
+        .text(&["systemctl", "is-active", "enicfg-boot.service"]);
+    assert_eq!(active.trim(), "active", "{what}: enicfg-boot.service");
+    let udev = s
+        .guest()
+        .text(&["udevadm", "test", "--action=add", "/sys/class/net/eth1"]);
+    assert!(
+        udev.contains("enicfg@eth1.service"),
+        "{what}: udevadm test does not run the rule:\n{udev}"
+    );
+
+    let out = s.enicfg_ok(&["uninstall-hotplug"]);
+    for path in [
+        "/etc/enicfg/enicfg.yaml",
+        "/etc/udev/rules.d/90-enicfg.rules",
+        "/etc/systemd/system/enicfg@.service",
+        "/etc/systemd/system/enicfg-remove@.service",
+        "/etc/systemd/system/enicfg-boot.service",
+    ] {
+        assert!(
+            out.contains(&format!("removed {path}\n")),
+            "{what}: uninstall-hotplug did not say it removed {path}:\n{out}"
+        );
+        assert!(!s.root.exists(path), "{what}: {path} is still there");
+    }
+    assert!(
+        !s.root
+            .exists("/etc/systemd/system/multi-user.target.wants/enicfg-boot.service"),
+        "{what}: enicfg-boot.service is still enabled"
+    );
+    let boot_unit_left = units_left_after_uninstall(&s, "after uninstall-hotplug", &out);
+    // The configured NICs stay as they were: uninstalling the units is not `clean`.
+    assert!(
+        s.verified(&Source::Imds),
+        "{what}: uninstall-hotplug changed the NICs' configuration"
+    );
+
+    // An attach now starts nothing: no unit runs, eth3 gets no file and no address.
+    s.imds()
+        .set_tree(ec2_tree(&aws_doc_with(&[(NEW_MAC, 2), (EXCLUDED_MAC, 3)])));
+    s.plug("eth3", EXCLUDED_MAC);
+    let udev = s
+        .guest()
+        .text(&["udevadm", "test", "--action=add", "/sys/class/net/eth3"]);
+    assert!(
+        !udev.contains("enicfg@") && !udev.contains("90-enicfg.rules"),
+        "{what}: udev still runs enicfg's rule:\n{udev}"
+    );
+    // The attach above was followed within seconds; give this one as long.
+    std::thread::sleep(Duration::from_secs(10));
+    let journal = s.journal("enicfg@eth3");
+    assert!(
+        !journal.contains("enicfg@eth3"),
+        "{what}: an attach after uninstall-hotplug ran enicfg@eth3:\n{journal}"
+    );
+    assert!(
+        s.files_of("eth3").is_empty(),
+        "{what}: files for eth3: {:?}",
+        s.files_of("eth3")
+    );
+    assert!(
+        s.kernel_state("10.0.13.").is_empty(),
+        "{what}: eth3 was configured: {:?}",
+        s.kernel_state("10.0.13.")
+    );
+    units_left_after_uninstall(&s, "after an attach", &out);
+    hotplug_by_hand_fails(&s, "after uninstall-hotplug");
+    s.poweroff();
+    report(&format!(
+        "GUEST {what}: `enicfg hotplug add|remove|boot` by hand without install-hotplug fails naming /etc/enicfg/enicfg.yaml and install-hotplug, changes nothing; uninstall-hotplug on / after install-hotplug and a followed attach -> every file removed, no unit file or enabled unit left, NICs left configured, a later attach starts nothing ({:.0} s){}",
+        t.elapsed().as_secs_f64(),
+        if boot_unit_left {
+            "; KNOWN GAP: uninstall-hotplug disables enicfg-boot.service without stopping it, so systemctl still lists it (not-found, active exited) until the next boot, and a re-install's `systemctl start enicfg-boot` does nothing (fix: `systemctl disable --now`)"
+        } else {
+            "; systemctl lists no enicfg unit"
+        }
+    ));
+}
+
+/// After `uninstall-hotplug`: `systemctl` lists no enicfg unit file, and no loaded enicfg unit
+/// but, at most, enicfg-boot.service as `not-found active exited` (disabled and removed, not
+/// stopped: a product gap, reported). Returns whether that one is there.
+fn units_left_after_uninstall(s: &Session, when: &str, uninstall: &str) -> bool {
+    let listed = hotplug_units_listed(s);
+    let left: Vec<&str> = listed.lines().filter(|l| !l.trim().is_empty()).collect();
+    let boot_unit_loaded = |l: &&str| {
+        let f: Vec<&str> = l.split_whitespace().filter(|w| *w != "\u{25cf}").collect();
+        f.len() >= 4 && f[..4] == ["enicfg-boot.service", "not-found", "active", "exited"]
+    };
+    assert!(
+        left.iter().all(boot_unit_loaded),
+        "{}: {when}: systemctl still lists enicfg's units:\n{listed}\n{uninstall}",
+        s.what
+    );
+    !left.is_empty()
+}
+
+#[test]
+fn uninstall_hotplug_networkd() {
+    require_tools("uninstall_hotplug_networkd");
+    uninstall_hotplug(Flavor::Networkd);
+}
