@@ -410,6 +410,36 @@ impl Session {
         ])
     }
 
+    /// Whether udev's rules, for an `add` of `nic`, start `enicfg@NIC.service` (udevadm's own
+    /// view of the rules), and udevadm's output.
+    fn udev_add_starts(&self, nic: &str) -> (bool, String) {
+        let out = self.guest().text(&[
+            "udevadm",
+            "test",
+            "--action=add",
+            &format!("/sys/class/net/{nic}"),
+        ]);
+        (out.contains(&format!("enicfg@{nic}.service")), out)
+    }
+
+    /// Asserts that enicfg left `nic` alone: no file named after it, no IPv4 address on it.
+    fn assert_left_alone(&self, nic: &str, which: &str) {
+        let files = self.files_of(nic);
+        assert!(
+            files.is_empty(),
+            "{}: files for {which}: {files:?}",
+            self.what
+        );
+        let addrs = self
+            .guest()
+            .text(&["ip", "-o", "-4", "addr", "show", "dev", nic]);
+        assert!(
+            !addrs.contains("inet "),
+            "{}: {which} got addresses: {addrs}",
+            self.what
+        );
+    }
+
     /// The kernel's IPv4 addresses, rules and routes (every table but `local`) that mention
     /// `subnet` (a prefix such as `10.0.3.`), without what differs between boots and stacks
     /// (interface indexes, lifetimes, `proto`): what a NIC in that subnet leaves in the kernel.
@@ -1009,11 +1039,9 @@ fn hotplug(flavor: Flavor) {
     );
     assert!(!s.files_of("eth2").is_empty(), "{what}: no file for eth2");
     // udev's own view of the rule: an `add` of eth1 would start enicfg@eth1.
-    let udev = s
-        .guest()
-        .text(&["udevadm", "test", "--action=add", "/sys/class/net/eth1"]);
+    let (starts, udev) = s.udev_add_starts("eth1");
     assert!(
-        udev.contains("enicfg@eth1.service"),
+        starts,
         "{what}: udevadm test does not run the rule:\n{udev}"
     );
     // What eth2 looks like here, for the migration below.
@@ -1064,18 +1092,7 @@ fn hotplug(flavor: Flavor) {
         "{what}: enicfg@eth3 never said eth3 is excluded:\n{}",
         s.journal("enicfg@eth3")
     );
-    assert!(
-        s.files_of("eth3").is_empty(),
-        "{what}: files for the excluded eth3: {:?}",
-        s.files_of("eth3")
-    );
-    let eth3 = s
-        .guest()
-        .text(&["ip", "-o", "-4", "addr", "show", "dev", "eth3"]);
-    assert!(
-        !eth3.contains("inet "),
-        "{what}: eth3 got addresses: {eth3}"
-    );
+    s.assert_left_alone("eth3", "the excluded eth3");
 
     // Detach eth2: its files and rules go, nothing else changes.
     let eth1_before = s.eth1_addresses();
@@ -1366,11 +1383,9 @@ fn uninstall_hotplug(flavor: Flavor) {
         .guest()
         .text(&["systemctl", "is-active", "enicfg-boot.service"]);
     assert_eq!(active.trim(), "active", "{what}: enicfg-boot.service");
-    let udev = s
-        .guest()
-        .text(&["udevadm", "test", "--action=add", "/sys/class/net/eth1"]);
+    let (starts, udev) = s.udev_add_starts("eth1");
     assert!(
-        udev.contains("enicfg@eth1.service"),
+        starts,
         "{what}: udevadm test does not run the rule:\n{udev}"
     );
 
@@ -1404,11 +1419,9 @@ fn uninstall_hotplug(flavor: Flavor) {
     s.imds()
         .set_tree(ec2_tree(&aws_doc_with(&[(NEW_MAC, 2), (EXCLUDED_MAC, 3)])));
     s.plug("eth3", EXCLUDED_MAC);
-    let udev = s
-        .guest()
-        .text(&["udevadm", "test", "--action=add", "/sys/class/net/eth3"]);
+    let (starts, udev) = s.udev_add_starts("eth3");
     assert!(
-        !udev.contains("enicfg@") && !udev.contains("90-enicfg.rules"),
+        !starts && !udev.contains("90-enicfg.rules"),
         "{what}: udev still runs enicfg's rule:\n{udev}"
     );
     // The attach above was followed within seconds; give this one as long.
@@ -1418,16 +1431,7 @@ fn uninstall_hotplug(flavor: Flavor) {
         !journal.contains("enicfg@eth3"),
         "{what}: an attach after uninstall-hotplug ran enicfg@eth3:\n{journal}"
     );
-    assert!(
-        s.files_of("eth3").is_empty(),
-        "{what}: files for eth3: {:?}",
-        s.files_of("eth3")
-    );
-    assert!(
-        s.kernel_state("10.0.13.").is_empty(),
-        "{what}: eth3 was configured: {:?}",
-        s.kernel_state("10.0.13.")
-    );
+    s.assert_left_alone("eth3", "eth3 attached after uninstall-hotplug");
     units_left_after_uninstall(&s, "after an attach", &out);
     hotplug_by_hand_fails(&s, "after uninstall-hotplug");
     s.poweroff();

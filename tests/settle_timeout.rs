@@ -15,15 +15,21 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// Runs `/enicfg ARGS` chrooted into `jail`, in a new network namespace.
-fn enicfg_in(jail: &Path, args: &[&str]) -> Output {
+/// `enicfg write --input /eni.yaml --restart SETTLE...` as `/enicfg` chrooted into `jail`, in a
+/// new network namespace: its exit code and stderr, and whether it printed on stdout.
+fn write_restart(jail: &Path, settle: &[&str]) -> (Option<i32>, String, bool) {
     let mut cmd = Command::new("unshare");
     cmd.args(["--net", "--", "/usr/sbin/chroot"])
         .arg(jail)
-        .arg("/enicfg")
-        .args(args)
+        .args(["/enicfg", "write", "--input", "/eni.yaml", "--restart"])
+        .args(settle)
         .env_clear();
-    common::run(&mut cmd)
+    let out: Output = common::run(&mut cmd);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        !out.stdout.is_empty(),
+    )
 }
 
 /// Every file under `dir`, relative to it, sorted.
@@ -68,8 +74,7 @@ fn a_settle_timeout_that_is_not_seconds_above_zero_is_a_usage_error() {
         return;
     }
     let jail = jail();
-    let dir = jail.path();
-    let before = tree(dir);
+    let before = tree(jail.path());
     // (the flag as typed, the value as the message names it: a number is named as parsed, so
     // 1e30 in full)
     for (flag, named) in [
@@ -83,41 +88,28 @@ fn a_settle_timeout_that_is_not_seconds_above_zero_is_a_usage_error() {
         ("--settle-timeout=NaN", "NaN"),
         ("--settle-timeout=1e30", "1000000000000000000000000000000"),
     ] {
-        let out = enicfg_in(dir, &["write", "--input", "/eni.yaml", "--restart", flag]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "enicfg write --restart {flag}: expected a usage error:\n{err}{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        let (code, err, printed) = write_restart(jail.path(), &[flag]);
+        assert_eq!(code, Some(2), "{flag}: expected a usage error:\n{err}");
         assert!(
             err.starts_with("error: ") && err.contains("--settle-timeout") && err.contains(named),
-            "enicfg write --restart {flag}: the message does not name the flag and {named}:\n{err}"
+            "{flag}: the message does not name the flag and {named}:\n{err}"
         );
-        assert!(out.stdout.is_empty(), "{flag}: printed on stdout");
-        assert_eq!(tree(dir), before, "{flag}: the run changed the root");
+        assert!(!printed, "{flag}: printed on stdout");
+        assert_eq!(
+            tree(jail.path()),
+            before,
+            "{flag}: the run changed the root"
+        );
     }
     // A negative number as a separate word is taken for an option by the parser: still a usage
     // error naming the value, and nothing written (the message does not name the flag).
-    let out = enicfg_in(
-        dir,
-        &[
-            "write",
-            "--input",
-            "/eni.yaml",
-            "--restart",
-            "--settle-timeout",
-            "-1",
-        ],
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "--settle-timeout -1: {err}");
+    let (code, err, _) = write_restart(jail.path(), &["--settle-timeout", "-1"]);
+    assert_eq!(code, Some(2), "--settle-timeout -1: {err}");
     assert!(err.contains("'-1'"), "--settle-timeout -1: {err}");
     assert_eq!(
-        tree(dir),
+        tree(jail.path()),
         before,
-        "--settle-timeout -1: the run changed the root"
+        "--settle-timeout -1: changed the root"
     );
 }
 
@@ -129,16 +121,14 @@ fn a_settle_timeout_in_seconds_passes_the_check() {
         return;
     }
     let jail = jail();
-    let dir = jail.path();
     for flag in ["--settle-timeout=5", "--settle-timeout=0.5"] {
-        let out = enicfg_in(dir, &["write", "--input", "/eni.yaml", "--restart", flag]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_ne!(out.status.code(), Some(2), "{flag}: {err}");
+        let (code, err, _) = write_restart(jail.path(), &[flag]);
+        assert_ne!(code, Some(2), "{flag}: {err}");
         assert!(!err.contains("--settle-timeout"), "{flag}: {err}");
         assert!(
-            tree(dir).iter().any(|f| f.contains("enicfg-eth1")),
+            tree(jail.path()).iter().any(|f| f.contains("enicfg-eth1")),
             "{flag}: the write did not reach the files:\n{err}\n{:?}",
-            tree(dir)
+            tree(jail.path())
         );
     }
 }
