@@ -167,7 +167,12 @@ pub struct InstallHotplugArgs {
     #[arg(long)]
     pub no_policy_routing: bool,
     /// How long the units wait for the metadata service to list a NIC, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
     /// Where enicfg is installed in the guest [default: the first of /usr/local/bin/enicfg and
     /// /usr/bin/enicfg that exists under ROOT, else /usr/local/bin/enicfg].
@@ -310,11 +315,21 @@ pub struct ServiceArgs {
     #[arg(long, value_name = "URL", help_heading = "Metadata service")]
     pub endpoint: Option<String>,
     /// Overall deadline of the crawl, retries and --wait-for included [default: 60].
-    #[arg(long, value_name = "SECS", help_heading = "Metadata service")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        help_heading = "Metadata service",
+        allow_negative_numbers = true
+    )]
     pub timeout: Option<f64>,
     /// Timeout of each HTTP request; timeouts, 429 and 5xx are retried with back-off
     /// [default: 5].
-    #[arg(long, value_name = "SECS", help_heading = "Metadata service")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        help_heading = "Metadata service",
+        allow_negative_numbers = true
+    )]
     pub request_timeout: Option<f64>,
     /// Wait (up to --timeout) until this NIC is listed with its addresses; repeatable. New
     /// NICs show up in metadata late.
@@ -424,7 +439,8 @@ pub struct WriteArgs {
         long,
         value_name = "SECONDS",
         requires = "restart",
-        conflicts_with = "dry_run"
+        conflicts_with = "dry_run",
+        allow_negative_numbers = true
     )]
     pub settle_timeout: Option<f64>,
     /// Output format: text, or a JSON summary (target, each file with its action, backups, the

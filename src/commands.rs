@@ -549,7 +549,7 @@ fn cmd_clean(args: &CleanArgs) -> Result<String> {
     {
         // The boot unit's enable link goes with it.
         let disable = if args.root == Path::new("/") {
-            "systemctl disable enicfg-boot.service".to_owned()
+            "systemctl disable --now enicfg-boot.service".to_owned()
         } else {
             format!(
                 "systemctl --root={} disable enicfg-boot.service",
@@ -663,7 +663,7 @@ fn cmd_uninstall_hotplug(args: &UninstallHotplugArgs) -> Result<String> {
     let mut out = String::new();
     let live = args.root == Path::new("/");
     let disable = if live {
-        "systemctl disable enicfg-boot.service".to_owned()
+        "systemctl disable --now enicfg-boot.service".to_owned()
     } else {
         format!(
             "systemctl --root={} disable enicfg-boot.service",

@@ -86,11 +86,8 @@ impl Settings {
         {
             bail!("input {}: must be an absolute path", p.display());
         }
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            bail!(
-                "timeout {}: expected a number of seconds above 0",
-                self.timeout
-            );
+        if let Err(rule) = crate::check_seconds(self.timeout) {
+            bail!("timeout {}: {rule}", crate::show_seconds(self.timeout));
         }
         Ok(())
     }

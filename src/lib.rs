@@ -290,14 +290,38 @@ pub fn render(config: &Config, detection: &Detection, root: &Path) -> Result<Ren
 // Cloud metadata (saved documents and the live service).
 // ---------------------------------------------------------------------------------------------
 
+/// The longest timeout a flag takes, in seconds (a day): anything longer is a typo, and a
+/// deadline must stay representable (`Instant::now() + 1e19 s` overflows).
+pub const MAX_SECONDS: f64 = 86_400.0;
+
+/// A flag's number of seconds, checked: above 0 and at most [`MAX_SECONDS`].
 pub(crate) fn seconds(flag: &str, value: Option<f64>, default: f64) -> Result<std::time::Duration> {
     let v = value.unwrap_or(default);
-    std::time::Duration::try_from_secs_f64(v)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            UsageError(format!("{flag} {v}: expected a number of seconds above 0")).into()
-        })
+    check_seconds(v)
+        .map_err(|rule| UsageError(format!("{flag} {}: {rule}", show_seconds(v))).into())
+}
+
+/// Checks a number of seconds; the error is the rule it breaks.
+pub fn check_seconds(v: f64) -> std::result::Result<std::time::Duration, String> {
+    if v.is_finite() && v > 0.0 && v <= MAX_SECONDS {
+        if let Ok(d) = std::time::Duration::try_from_secs_f64(v)
+            && !d.is_zero()
+        {
+            return Ok(d);
+        }
+    }
+    Err(format!(
+        "expected a number of seconds above 0 and at most {MAX_SECONDS} (a day)"
+    ))
+}
+
+/// A number of seconds as a person would write it: `1e30`, not thirty-one digits.
+pub fn show_seconds(v: f64) -> String {
+    if v.is_finite() && v.abs() < 1e15 {
+        v.to_string()
+    } else {
+        format!("{v:?}")
+    }
 }
 
 pub(crate) fn imds_settings(service: &ServiceArgs) -> Result<source::imds::Settings> {
