@@ -303,12 +303,13 @@ pub(crate) fn seconds(flag: &str, value: Option<f64>, default: f64) -> Result<st
 
 /// Checks a number of seconds; the error is the rule it breaks.
 pub fn check_seconds(v: f64) -> std::result::Result<std::time::Duration, String> {
-    if v.is_finite() && v > 0.0 && v <= MAX_SECONDS {
-        if let Ok(d) = std::time::Duration::try_from_secs_f64(v)
-            && !d.is_zero()
-        {
-            return Ok(d);
-        }
+    if v.is_finite()
+        && v > 0.0
+        && v <= MAX_SECONDS
+        && let Ok(d) = std::time::Duration::try_from_secs_f64(v)
+        && !d.is_zero()
+    {
+        return Ok(d);
     }
     Err(format!(
         "expected a number of seconds above 0 and at most {MAX_SECONDS} (a day)"
