@@ -876,7 +876,18 @@ impl Plan {
 
     fn backup(&self, step: &Step, timestamp: &str) -> Result<String> {
         let rel = checked_relative(&step.file.path)?;
-        let backup_rel = checked_relative(BACKUP_DIR)?.join(timestamp).join(&rel);
+        // A second backup of the same file within one second (two runs, or NIC churn) goes to
+        // `TIMESTAMP-002`, ... so that it neither fails nor replaces the first; the names still
+        // sort oldest first.
+        let mut backup_rel = checked_relative(BACKUP_DIR)?.join(timestamp).join(&rel);
+        for n in 2..=999 {
+            if lstat(&self.root.join(&backup_rel))?.is_none() {
+                break;
+            }
+            backup_rel = checked_relative(BACKUP_DIR)?
+                .join(format!("{timestamp}-{n:03}"))
+                .join(&rel);
+        }
         create_dirs(&self.root, backup_rel.parent().unwrap_or(Path::new("")))?;
         let dest = self.root.join(&backup_rel);
         let contents = step.old.as_deref().unwrap_or("");
@@ -1020,6 +1031,33 @@ mod tests {
         assert_eq!(timestamp(t), "20261125T163456Z");
         let leap = UNIX_EPOCH + std::time::Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(timestamp(leap), "20000229T000000Z");
+    }
+
+    #[test]
+    fn a_second_backup_within_one_second_is_kept_apart() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        fs::create_dir_all(root.join("etc")).unwrap();
+        fs::write(root.join("etc/x"), "the user's\n").unwrap();
+        let file = |c: &str| FileOut {
+            path: "/etc/x".to_owned(),
+            mode: 0o644,
+            contents: c.to_owned(),
+        };
+        let ts = "20260101T000000Z";
+        let first = plan(root, &[file("enicfg's\n")])
+            .unwrap()
+            .apply(ts)
+            .unwrap();
+        fs::write(root.join("etc/x"), "the user's again\n").unwrap();
+        let second = plan(root, &[file("enicfg's\n")])
+            .unwrap()
+            .apply(ts)
+            .unwrap();
+        assert_eq!(first, [format!("{BACKUP_DIR}/{ts}/etc/x")]);
+        assert_eq!(second, [format!("{BACKUP_DIR}/{ts}-002/etc/x")]);
+        let newest = newest_backups(root).unwrap();
+        assert_eq!(newest[0].contents, "the user's again\n");
     }
 
     #[test]
