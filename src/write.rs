@@ -1064,11 +1064,21 @@ fn create_dirs(root: &Path, rel: &Path) -> Result<()> {
                 "cannot create directory {}: a file is in the way",
                 cur.display()
             ),
-            None => {
-                fs::create_dir(&cur)
+            None => match fs::create_dir(&cur) {
+                // Another run (the lock's directory is created before the lock is held) made
+                // it in between: fine if it is a directory, checked like any other.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if !lstat(&cur)?.is_some_and(|m| m.is_dir()) {
+                        bail!(
+                            "cannot create directory {}: something else appeared in the way",
+                            cur.display()
+                        );
+                    }
+                }
+                created => created
                     .and_then(|()| fs::set_permissions(&cur, fs::Permissions::from_mode(0o755)))
-                    .with_context(|| format!("failed to create directory {}", cur.display()))?;
-            }
+                    .with_context(|| format!("failed to create directory {}", cur.display()))?,
+            },
         }
     }
     Ok(())
