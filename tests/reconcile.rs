@@ -44,6 +44,21 @@ fn write_desc(dir: &Path, name: &str, yaml: &str) -> String {
     p.display().to_string()
 }
 
+/// `enicfg write --input DESC --backend ifupdown --root ROOT EXTRA...`, which must succeed.
+fn write_ifupdown(desc: &str, root: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "write",
+        "--input",
+        desc,
+        "--backend",
+        "ifupdown",
+        "--root",
+        root,
+    ];
+    args.extend(extra);
+    ok(&args)
+}
+
 const TWO_IPS_AND_ROUTE: &str = "interfaces:
   - name: eth1
     mac: \"00:16:3e:00:00:01\"
@@ -523,21 +538,8 @@ fn dhclient_hooks_follow_the_description_and_clean_removes_them() {
     }
     let two = write_desc(tmp.path(), "two.yaml", TWO_DHCP_NICS);
     let one = write_desc(tmp.path(), "one.yaml", ONE_DHCP_NIC_NO_METRIC);
-    let write = |desc: &str, dry: bool| {
-        let mut args = vec![
-            "write",
-            "--input",
-            desc,
-            "--backend",
-            "ifupdown",
-            "--root",
-            r,
-        ];
-        if dry {
-            args.push("--dry-run");
-        }
-        ok(&args)
-    };
+    let write =
+        |desc: &str, dry: bool| write_ifupdown(desc, r, if dry { &["--dry-run"] } else { &[] });
     let hooks = |files: &BTreeMap<String, String>| -> Vec<String> {
         files
             .keys()
@@ -582,15 +584,7 @@ fn dhclient_hooks_follow_the_description_and_clean_removes_them() {
     for (path, text) in &foreign {
         fs::write(fresh.join(&path[1..]), text).unwrap();
     }
-    ok(&[
-        "write",
-        "--input",
-        &one,
-        "--backend",
-        "ifupdown",
-        "--root",
-        fresh.to_str().unwrap(),
-    ]);
+    write_ifupdown(&one, fresh.to_str().unwrap(), &[]);
     let dhcp_files = |files: BTreeMap<String, String>| -> BTreeMap<String, String> {
         files
             .into_iter()
@@ -788,14 +782,7 @@ fn appended_source_lines_follow_the_nics_and_clean_restores_the_main_file() {
         let before = etc_files(&root);
         let three = write_desc(tmp.path(), "three.yaml", ETH1_ETH2_ETH9);
         let one = write_desc(tmp.path(), "one.yaml", ETH1);
-        let write = |desc: &str, extra: &[&str]| {
-            let mut args = vec!["write", "--input", desc, "--root", r, "--backend"];
-            args.extend(extra);
-            if extra.is_empty() {
-                args.push("ifupdown");
-            }
-            ok(&args)
-        };
+        let write = |desc: &str, extra: &[&str]| write_ifupdown(desc, r, extra);
         // What enicfg adds to the user's text (a header when it creates the file; a newline
         // when the user's last line has none).
         let users = match original {
@@ -819,11 +806,11 @@ fn appended_source_lines_follow_the_nics_and_clean_restores_the_main_file() {
         }
 
         // eth2 excluded: its file and its line stay.
-        let out = write(&three, &["ifupdown", "--exclude", "eth2"]);
+        let out = write(&three, &["--exclude", "eth2"]);
         assert!(root.join("etc/network/interfaces.d/eth2").exists(), "{out}");
         assert!(read().unwrap().contains(&marked("eth2")), "{what}: {out}");
 
-        let dry = write(&one, &["ifupdown", "--dry-run"]);
+        let dry = write(&one, &["--dry-run"]);
         assert!(
             dry.contains("-source /etc/network/interfaces.d/eth2"),
             "{what}: {dry}"
@@ -855,7 +842,15 @@ fn appended_source_lines_follow_the_nics_and_clean_restores_the_main_file() {
 
         // No NIC left for ifupdown: the main file is the user's again (or gone, when enicfg
         // created it), byte for byte.
-        let out = write(&one, &["networkd"]);
+        let out = ok(&[
+            "write",
+            "--input",
+            &one,
+            "--backend",
+            "networkd",
+            "--root",
+            r,
+        ]);
         assert_eq!(read().as_deref(), original, "{what}: {out}");
         assert_eq!(
             main_backups(&root),
@@ -888,15 +883,7 @@ fn unmarked_source_lines_of_older_versions_go_only_with_evidence() {
         fs::write(root.join(MAIN), USERS_MAIN).unwrap();
         let three = write_desc(tmp.path(), "three.yaml", ETH1_ETH2_ETH9);
         let one = write_desc(tmp.path(), "one.yaml", ETH1);
-        ok(&[
-            "write",
-            "--input",
-            &three,
-            "--backend",
-            "ifupdown",
-            "--root",
-            r,
-        ]);
+        write_ifupdown(&three, r, &[]);
         // What an older enicfg left: the same lines without their marker comments.
         let main = fs::read_to_string(root.join(MAIN)).unwrap();
         let old = main
@@ -913,15 +900,7 @@ fn unmarked_source_lines_of_older_versions_go_only_with_evidence() {
         if !with_backup {
             fs::remove_dir_all(root.join("var/lib/enicfg/backups")).unwrap();
         }
-        let out = ok(&[
-            "write",
-            "--input",
-            &one,
-            "--backend",
-            "ifupdown",
-            "--root",
-            r,
-        ]);
+        let out = write_ifupdown(&one, r, &[]);
         let after = fs::read_to_string(root.join(MAIN)).unwrap();
         if with_backup {
             // eth1's line still reads its file; eth2's went with it; eth9's is the user's.
