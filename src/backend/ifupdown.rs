@@ -6,7 +6,9 @@
 //! What this module owns:
 //! - choosing the stanza file name so the include directive actually present in ROOT's
 //!   `/etc/network/interfaces` reads it (distro-matrix.md §3.5), or appending one `source` line
-//!   per interface to that file when nothing includes it;
+//!   per interface to that file when nothing includes it, each after an [`APPENDED_MARKER`]
+//!   comment so that it can be taken out again: every other line is the user's and is kept
+//!   byte for byte ([`drop_sources`] is what the writer calls when a stanza file goes);
 //! - the stanzas: one `iface NAME inet|inet6 static` stanza per address (ifupdown runs one
 //!   `ip addr add` per stanza and undoes it on ifdown), `gateway`/`metric` only for the main
 //!   default route, and every other route and rule of the model as `up`/`down` `ip` commands.
@@ -529,12 +531,12 @@ fn run_parts_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
-/// `/etc/dhcp/dhclient-enter-hooks.d/enicfg-NAME`, NAME escaped by [`hook_file_name`].
+/// `/etc/dhcp/dhclient-enter-hooks.d/enicfg-NAME`, NAME escaped by `hook_file_name`.
 pub fn dhclient_hook_path(name: &str) -> String {
     format!("{DHCLIENT_ENTER_HOOKS}/{}", hook_file_name(name))
 }
 
-/// `/etc/dhcp/dhclient-exit-hooks.d/enicfg-NAME`, NAME escaped by [`hook_file_name`].
+/// `/etc/dhcp/dhclient-exit-hooks.d/enicfg-NAME`, NAME escaped by `hook_file_name`.
 pub fn dhclient_exit_hook_path(name: &str) -> String {
     format!("{DHCLIENT_EXIT_HOOKS}/{}", hook_file_name(name))
 }
