@@ -554,6 +554,13 @@ fn appended_source_lines_are_marked_and_follow_the_users_includes() {
             .any(|f| f.path == "/etc/network/interfaces.d/eth1")
     );
 
+    // ifupdown would join the marker comment to a last line that ends with a backslash.
+    let err = render_with(&one, Some("iface lo inet loopback\n    up true \\\n")).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("ends with a backslash"),
+        "{err:#}"
+    );
+
     // A main file enicfg creates has the same lines; the marker comments hide no include from
     // ifquery.
     let created = main_of(&render_with(&one, None).unwrap())

@@ -215,6 +215,12 @@ fn main_file(
             }
         }
     }
+    if !wanted.is_empty() && kept.lines().last().is_some_and(continues) {
+        bail!(
+            "the last line of {MAIN_FILE} ends with a backslash, so ifupdown would join the \
+             lines enicfg appends to it: end that line first"
+        );
+    }
     let existing = match main {
         None if wanted.is_empty() => return Ok(None),
         None => header(BackendKind::Ifupdown),
@@ -586,7 +592,9 @@ pub fn hook_interface(escaped: &str) -> Option<String> {
 /// The comment line enicfg writes before each `source` line it appends to the main file,
 /// followed by the interface name: `# enicfg: eth2`. interfaces(5) has comments only as whole
 /// lines starting with `#` (a `#` after a path is part of the path), so the mark is a line of
-/// its own, and a line is enicfg's only as this pair, exactly as written.
+/// its own, and a line is enicfg's only as this pair, exactly as written. The name is an
+/// [`IfName`] (printable ASCII without whitespace or `\`), so the comment can neither end early
+/// nor continue onto the `source` line below it.
 pub const APPENDED_MARKER: &str = "# enicfg: ";
 
 /// A piece of the main file, in order: one line of the user's (with its newline), or a marker
