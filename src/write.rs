@@ -29,7 +29,10 @@
 //! earlier (first line [`GENERATED_MARKER`]) in the directories the backends write into that
 //! the current description no longer renders — a NIC dropped, an address gone, a change of
 //! backend. A file enicfg did not generate is never removed. Files that belong to an excluded
-//! interface are kept.
+//! interface are kept. A file of the user's that a backend appends lines to
+//! ([`backend::APPENDED_TO`]: ifupdown's main file) keeps every line of the user's and loses an
+//! appended line together with the file that line includes; it is backed up once, before the
+//! first lines are appended, and `clean` gives back the user's bytes.
 //!
 //! Several files change together (`ifcfg-X` with its `route-X` and `rule-X`), and a rename is
 //! atomic only per file. So before the first rename the whole plan is written to a journal
@@ -224,10 +227,14 @@ pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
             }
             _ => Action::Replace,
         };
+        // A file that already carries lines a backend appended was backed up when they were
+        // first added; backing it up again would give `clean` a newest backup with them in it.
         let backup = action == Action::Replace
-            && old
-                .as_deref()
-                .is_some_and(|o| !o.starts_with(GENERATED_MARKER) && *o != file.contents);
+            && old.as_deref().is_some_and(|o| {
+                !o.starts_with(GENERATED_MARKER)
+                    && *o != file.contents
+                    && backend::without_appended(&file.path, o).is_none()
+            });
         steps.push(Step {
             file: file.clone(),
             full_path,
@@ -250,7 +257,9 @@ pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
 /// leave alone (an excluded interface). Searched: [`backend::OWNED_DIRS`], the directories of
 /// `files`, and systemd-networkd drop-in directories (`*.network.d/`). Reads only; symlinks and
 /// files without the marker are never planned for removal. Removals come last, and for one
-/// interface its main file (`ifcfg-X`, `.network`, ...) before the files that extend it.
+/// interface its main file (`ifcfg-X`, `.network`, ...) before the files that extend it. The
+/// lines a backend appended to a file of the user's that include a file that goes (or is gone)
+/// go too ([`backend::APPENDED_TO`]), also when `files` does not render that file.
 pub fn reconcile(
     root: &Path,
     files: &[FileOut],
@@ -266,7 +275,6 @@ pub fn reconcile_in(
     keep: &dyn Fn(&str, &str) -> bool,
     extra_dirs: &[&str],
 ) -> Result<Plan> {
-    let mut plan = plan(root, files)?;
     let rendered: std::collections::BTreeSet<&str> =
         files.iter().map(|f| f.path.as_str()).collect();
     let mut dirs: Vec<String> = backend::OWNED_DIRS
@@ -308,21 +316,14 @@ pub fn reconcile_in(
             if !old.starts_with(GENERATED_MARKER) || keep(&path, &old) {
                 continue;
             }
-            stale.push(Step {
-                file: FileOut {
-                    path: path.clone(),
-                    mode: m.permissions().mode() & 0o7777,
-                    contents: String::new(),
-                },
-                full_path,
-                action: Action::Remove,
-                old: Some(old),
-                old_mode: Some(m.permissions().mode() & 0o7777),
-                old_owner: Some((m.uid(), m.gid())),
-                backup: false,
-            });
+            stale.push(removal(path, full_path, &m, old));
         }
     }
+    let removed: std::collections::BTreeSet<&str> =
+        stale.iter().map(|s| s.file.path.as_str()).collect();
+    let (files, gone_too) = drop_appended_lines(root, files, &removed)?;
+    stale.extend(gone_too);
+    let mut plan = plan(root, &files)?;
     stale.sort_by_key(|s| {
         let iface = backend::interface_of(&s.file.path).unwrap_or_default();
         (iface, !is_main_file(&s.file.path), s.file.path.clone())
@@ -331,12 +332,156 @@ pub fn reconcile_in(
     Ok(plan)
 }
 
+/// The step that removes a file found under ROOT (`m` its `lstat`, `old` its contents).
+fn removal(path: String, full_path: PathBuf, m: &fs::Metadata, old: String) -> Step {
+    let mode = m.permissions().mode() & 0o7777;
+    Step {
+        file: FileOut {
+            path,
+            mode,
+            contents: String::new(),
+        },
+        full_path,
+        action: Action::Remove,
+        old: Some(old),
+        old_mode: Some(mode),
+        old_owner: Some((m.uid(), m.gid())),
+        backup: false,
+    }
+}
+
+/// `files`, with every [`backend::APPENDED_TO`] file (as rendered, else as it is under ROOT)
+/// without the appended lines that include a file that is gone: removed by this plan
+/// (`removed`), or missing and not written by it. A line with the backend's mark is the
+/// backend's; one without it only in the form the backend appends is taken as one an older
+/// enicfg appended when there is evidence: the file is one enicfg generated, or its oldest
+/// backup (the file before enicfg first changed it) does not have that line. Also returns the
+/// removal of such a file that enicfg created itself and that has nothing left but comments.
+///
+/// NOTE: without a backup of the file a mark-less line is always the user's: a `source
+/// /etc/network/interfaces.d/eth9` the user wrote looks exactly like one enicfg 0.x appended,
+/// and removing a user's line is worse than leaving one of ours (ifupdown skips a `source`
+/// whose file is missing).
+fn drop_appended_lines(
+    root: &Path,
+    files: &[FileOut],
+    removed: &std::collections::BTreeSet<&str>,
+) -> Result<(Vec<FileOut>, Vec<Step>)> {
+    let mut files = files.to_vec();
+    let mut gone_too = Vec::new();
+    let written: std::collections::BTreeSet<String> =
+        files.iter().map(|f| f.path.clone()).collect();
+    for path in backend::APPENDED_TO {
+        let full_path = root.join(checked_relative(path)?);
+        // Not a regular file, or not text: nothing of enicfg's is in it.
+        let on_disk = match lstat(&full_path)? {
+            Some(m) if m.is_file() => fs::read_to_string(&full_path).ok().map(|text| (m, text)),
+            _ => None,
+        };
+        let index = files.iter().position(|f| f.path == *path);
+        let current = match (index, &on_disk) {
+            (Some(i), _) => files[i].contents.clone(),
+            (None, Some((_, text))) => text.clone(),
+            (None, None) => continue,
+        };
+        let generated = on_disk
+            .as_ref()
+            .map_or(current.as_str(), |(_, text)| text.as_str())
+            .starts_with(GENERATED_MARKER);
+        let oldest = oldest_backup(root, path)?;
+        let gone = |included: &str, marked: bool| -> bool {
+            if written.contains(included) {
+                return false;
+            }
+            let missing = removed.contains(included)
+                || checked_relative(included)
+                    .ok()
+                    .and_then(|rel| lstat(&root.join(rel)).ok())
+                    .is_some_and(|m| m.is_none());
+            let ours = marked
+                || generated
+                || oldest
+                    .as_deref()
+                    .is_some_and(|o| !o.lines().any(|l| l == format!("source {included}")));
+            missing && ours
+        };
+        let mut dropped = backend::drop_appended(path, &current, &gone);
+        // Nothing of enicfg's left, and what is left is the file before enicfg first changed it
+        // but for the newline appending had to end its last line with: the original bytes.
+        if let Some(o) = oldest.as_deref().filter(|o| format!("{o}\n") == dropped)
+            && backend::without_appended(path, &dropped).is_none()
+        {
+            dropped = o.to_owned();
+        }
+        let only_comments = dropped
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if generated && only_comments {
+            if let Some(i) = index {
+                files.remove(i);
+            }
+            if let Some((m, text)) = on_disk {
+                gone_too.push(removal((*path).to_owned(), full_path, &m, text));
+            }
+            continue;
+        }
+        match (index, on_disk) {
+            (Some(i), _) => files[i].contents = dropped,
+            (None, Some((m, text))) if dropped != text => files.push(FileOut {
+                path: (*path).to_owned(),
+                mode: m.permissions().mode() & 0o7777,
+                contents: dropped,
+            }),
+            _ => {}
+        }
+    }
+    Ok((files, gone_too))
+}
+
+/// The contents of the oldest backup of `path` (the file as it was before enicfg first
+/// replaced it), when there is one.
+fn oldest_backup(root: &Path, path: &str) -> Result<Option<String>> {
+    for ts in list_dir(root, BACKUP_DIR)? {
+        let backup = format!("{BACKUP_DIR}/{ts}{path}");
+        let full = root.join(checked_relative(&backup)?);
+        if lstat(&full)?.is_some_and(|m| m.is_file()) {
+            let text = fs::read_to_string(&full)
+                .with_context(|| format!("failed to read backup {}", full.display()))?;
+            return Ok(Some(text));
+        }
+    }
+    Ok(None)
+}
+
 /// What `enicfg clean` does: every file enicfg generated under ROOT goes, and every file it
-/// backed up gets the newest backup's contents and mode back (so `/etc/network/interfaces`
-/// loses the include line enicfg appended). Nothing new is backed up. Reads only; apply it with
+/// backed up gets the newest backup's contents and mode back. A file a backend appended lines
+/// to (`/etc/network/interfaces`) loses exactly those lines instead, keeping the user's later
+/// edits; it gets its backup back when that is what is left. Nothing new is backed up. Reads only; apply it with
 /// [`Plan::apply`], then [`remove_state`].
 pub fn clean_plan(root: &Path, extra_dirs: &[&str]) -> Result<Plan> {
-    let restored = newest_backups(root)?;
+    let mut restored = newest_backups(root)?;
+    // A file with lines a backend appended loses them, and keeps every other line as it is now
+    // (the user may have edited it since the backup); its backup is restored only when it is
+    // what is left, so the bytes are exactly the original ones (down to a last line without a
+    // newline, which appending had to end). Files without such lines get their backup back.
+    for path in backend::APPENDED_TO {
+        let full = root.join(checked_relative(path)?);
+        if !lstat(&full)?.is_some_and(|m| m.is_file()) {
+            continue;
+        }
+        let Ok(current) = fs::read_to_string(&full) else {
+            continue; // not text: nothing of enicfg's in it
+        };
+        let Some(users) = backend::without_appended(path, &current) else {
+            continue;
+        };
+        if current.starts_with(GENERATED_MARKER) {
+            continue;
+        }
+        restored.retain(|b| {
+            b.path != *path || b.contents == users || format!("{}\n", b.contents) == users
+        });
+    }
     let mut plan = reconcile_in(root, &restored, &|_, _| false, extra_dirs)?;
     for step in &mut plan.steps {
         step.backup = false;
@@ -876,7 +1021,18 @@ impl Plan {
 
     fn backup(&self, step: &Step, timestamp: &str) -> Result<String> {
         let rel = checked_relative(&step.file.path)?;
-        let backup_rel = checked_relative(BACKUP_DIR)?.join(timestamp).join(&rel);
+        // A second backup of the same file within one second (two runs, or NIC churn) goes to
+        // `TIMESTAMP-002`, ... so that it neither fails nor replaces the first; the names still
+        // sort oldest first.
+        let mut backup_rel = checked_relative(BACKUP_DIR)?.join(timestamp).join(&rel);
+        for n in 2..=999 {
+            if lstat(&self.root.join(&backup_rel))?.is_none() {
+                break;
+            }
+            backup_rel = checked_relative(BACKUP_DIR)?
+                .join(format!("{timestamp}-{n:03}"))
+                .join(&rel);
+        }
         create_dirs(&self.root, backup_rel.parent().unwrap_or(Path::new("")))?;
         let dest = self.root.join(&backup_rel);
         let contents = step.old.as_deref().unwrap_or("");
@@ -908,11 +1064,21 @@ fn create_dirs(root: &Path, rel: &Path) -> Result<()> {
                 "cannot create directory {}: a file is in the way",
                 cur.display()
             ),
-            None => {
-                fs::create_dir(&cur)
+            None => match fs::create_dir(&cur) {
+                // Another run (the lock's directory is created before the lock is held) made
+                // it in between: fine if it is a directory, checked like any other.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if !lstat(&cur)?.is_some_and(|m| m.is_dir()) {
+                        bail!(
+                            "cannot create directory {}: something else appeared in the way",
+                            cur.display()
+                        );
+                    }
+                }
+                created => created
                     .and_then(|()| fs::set_permissions(&cur, fs::Permissions::from_mode(0o755)))
-                    .with_context(|| format!("failed to create directory {}", cur.display()))?;
-            }
+                    .with_context(|| format!("failed to create directory {}", cur.display()))?,
+            },
         }
     }
     Ok(())
@@ -1020,6 +1186,33 @@ mod tests {
         assert_eq!(timestamp(t), "20261125T163456Z");
         let leap = UNIX_EPOCH + std::time::Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(timestamp(leap), "20000229T000000Z");
+    }
+
+    #[test]
+    fn a_second_backup_within_one_second_is_kept_apart() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        fs::create_dir_all(root.join("etc")).unwrap();
+        fs::write(root.join("etc/x"), "the user's\n").unwrap();
+        let file = |c: &str| FileOut {
+            path: "/etc/x".to_owned(),
+            mode: 0o644,
+            contents: c.to_owned(),
+        };
+        let ts = "20260101T000000Z";
+        let first = plan(root, &[file("enicfg's\n")])
+            .unwrap()
+            .apply(ts)
+            .unwrap();
+        fs::write(root.join("etc/x"), "the user's again\n").unwrap();
+        let second = plan(root, &[file("enicfg's\n")])
+            .unwrap()
+            .apply(ts)
+            .unwrap();
+        assert_eq!(first, [format!("{BACKUP_DIR}/{ts}/etc/x")]);
+        assert_eq!(second, [format!("{BACKUP_DIR}/{ts}-002/etc/x")]);
+        let newest = newest_backups(root).unwrap();
+        assert_eq!(newest[0].contents, "the user's again\n");
     }
 
     #[test]

@@ -44,6 +44,21 @@ fn write_desc(dir: &Path, name: &str, yaml: &str) -> String {
     p.display().to_string()
 }
 
+/// `enicfg write --input DESC --backend ifupdown --root ROOT EXTRA...`, which must succeed.
+fn write_ifupdown(desc: &str, root: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "write",
+        "--input",
+        desc,
+        "--backend",
+        "ifupdown",
+        "--root",
+        root,
+    ];
+    args.extend(extra);
+    ok(&args)
+}
+
 const TWO_IPS_AND_ROUTE: &str = "interfaces:
   - name: eth1
     mac: \"00:16:3e:00:00:01\"
@@ -523,21 +538,8 @@ fn dhclient_hooks_follow_the_description_and_clean_removes_them() {
     }
     let two = write_desc(tmp.path(), "two.yaml", TWO_DHCP_NICS);
     let one = write_desc(tmp.path(), "one.yaml", ONE_DHCP_NIC_NO_METRIC);
-    let write = |desc: &str, dry: bool| {
-        let mut args = vec![
-            "write",
-            "--input",
-            desc,
-            "--backend",
-            "ifupdown",
-            "--root",
-            r,
-        ];
-        if dry {
-            args.push("--dry-run");
-        }
-        ok(&args)
-    };
+    let write =
+        |desc: &str, dry: bool| write_ifupdown(desc, r, if dry { &["--dry-run"] } else { &[] });
     let hooks = |files: &BTreeMap<String, String>| -> Vec<String> {
         files
             .keys()
@@ -574,23 +576,15 @@ fn dhclient_hooks_follow_the_description_and_clean_removes_them() {
         ],
         "{out}"
     );
-    // The hooks are exactly what a fresh write of the smaller description gives, next to the
-    // foreign ones. (Not the whole of /etc: the `source` line appended to
-    // /etc/network/interfaces for eth2 stays, and ifupdown ignores a missing sourced file.)
+    // Everything is exactly what a fresh write of the smaller description gives, next to the
+    // foreign hooks: the hooks, and /etc/network/interfaces, whose `source` line for eth2 went
+    // with eth2's stanza file.
     let fresh = tmp.path().join("fresh");
     fs::create_dir_all(fresh.join(&exit[1..])).unwrap();
     for (path, text) in &foreign {
         fs::write(fresh.join(&path[1..]), text).unwrap();
     }
-    ok(&[
-        "write",
-        "--input",
-        &one,
-        "--backend",
-        "ifupdown",
-        "--root",
-        fresh.to_str().unwrap(),
-    ]);
+    write_ifupdown(&one, fresh.to_str().unwrap(), &[]);
     let dhcp_files = |files: BTreeMap<String, String>| -> BTreeMap<String, String> {
         files
             .into_iter()
@@ -602,6 +596,7 @@ fn dhclient_hooks_follow_the_description_and_clean_removes_them() {
         dhcp_files(etc_files(&fresh)),
         "{out}"
     );
+    assert_eq!(after, etc_files(&fresh), "{out}");
 
     write(&two, false);
     let out = ok(&["clean", "--root", r]);
@@ -697,4 +692,231 @@ fn centos7_to_rocky8_leaves_no_rule_file() {
     }
     let ifcfg = fs::read_to_string(dir.join("ifcfg-eth1")).unwrap();
     assert!(ifcfg.contains("ROUTING_RULE_1="), "{ifcfg}");
+}
+
+/// A Debian-like main file of the user's that includes nothing of enicfg's stanza directory:
+/// comments, an include of another directory, and a `source` line of the user's own for one
+/// file of the stanza directory.
+const USERS_MAIN: &str = "# The user's own interfaces(5), with comments.\n\
+auto lo\niface lo inet loopback\n\n\
+# Other stanzas come from elsewhere.\nsource-directory /etc/network/other.d\n\
+source /etc/network/interfaces.d/eth9\n";
+
+const ETH1_ETH2_ETH9: &str = "interfaces:
+  - name: eth1
+    mac: \"00:16:3e:00:00:01\"
+    ipv4: { addresses: [10.0.2.21/24] }
+  - name: eth2
+    mac: \"00:16:3e:00:00:02\"
+    ipv4: { addresses: [10.0.2.22/24] }
+  - name: eth9
+    mac: \"00:16:3e:00:00:09\"
+    ipv4: { addresses: [10.0.2.29/24] }
+";
+
+const ETH1: &str = "interfaces:
+  - name: eth1
+    mac: \"00:16:3e:00:00:01\"
+    ipv4: { addresses: [10.0.2.21/24] }
+";
+
+const MAIN: &str = "etc/network/interfaces";
+
+fn marked(name: &str) -> String {
+    format!("# enicfg: {name}\nsource /etc/network/interfaces.d/{name}\n")
+}
+
+/// The interfaces `ifquery --list` finds through ROOT's main file (include paths pointed into
+/// ROOT), and what `ifquery NAME` says of each.
+fn ifquery(root: &Path) -> BTreeMap<String, String> {
+    let main = fs::read_to_string(root.join(MAIN)).unwrap_or_default();
+    let checked = root.with_extension("interfaces");
+    fs::write(&checked, common::ifupdown::rewrite_includes(&main, root)).unwrap();
+    let list = common::run_ok(
+        Command::new("ifquery")
+            .arg("-i")
+            .arg(&checked)
+            .arg("--list"),
+    );
+    list.lines()
+        .map(|name| {
+            let q = common::run_ok(Command::new("ifquery").arg("-i").arg(&checked).arg(name));
+            (name.to_owned(), q)
+        })
+        .collect()
+}
+
+/// The backups of the main file enicfg made under ROOT.
+fn main_backups(root: &Path) -> usize {
+    fs::read_dir(root.join("var/lib/enicfg/backups"))
+        .map(|d| {
+            d.filter(|e| e.as_ref().unwrap().path().join(MAIN).exists())
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// The `source` lines enicfg appends to a main file that does not include its stanza directory
+/// follow the NICs: a dropped NIC's line goes with its stanza file, an excluded NIC's stays
+/// with its file, and when no NIC is left (another backend) the main file is the user's again,
+/// byte for byte; `clean` too. The user's lines, their own `source .../eth9` included (even
+/// once enicfg wrote and removed eth9's stanza file, which that line read), are never touched,
+/// and the main file is backed up once, before enicfg first appends to it. ifupdown's own
+/// reader parses the marked main file and finds exactly the NICs that are left.
+#[test]
+fn appended_source_lines_follow_the_nics_and_clean_restores_the_main_file() {
+    for original in [
+        Some(USERS_MAIN),
+        Some("auto lo\niface lo inet loopback\n"),
+        Some("auto lo\niface lo inet loopback"),
+        None,
+    ] {
+        let what = format!("main file {original:?}");
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let r = root.to_str().unwrap();
+        fs::create_dir_all(root.join("etc/network")).unwrap();
+        if let Some(text) = original {
+            fs::write(root.join(MAIN), text).unwrap();
+        }
+        let before = etc_files(&root);
+        let three = write_desc(tmp.path(), "three.yaml", ETH1_ETH2_ETH9);
+        let one = write_desc(tmp.path(), "one.yaml", ETH1);
+        let write = |desc: &str, extra: &[&str]| write_ifupdown(desc, r, extra);
+        // What enicfg adds to the user's text (a header when it creates the file; a newline
+        // when the user's last line has none).
+        let users = match original {
+            Some(t) if t.ends_with('\n') => t.to_owned(),
+            Some(t) => format!("{t}\n"),
+            None => "# Generated by enicfg (backend ifupdown). Do not edit: changes are lost when enicfg runs again.\n".to_owned(),
+        };
+        let eth9 = if original == Some(USERS_MAIN) {
+            String::new() // the user's own line reads it
+        } else {
+            marked("eth9")
+        };
+        let read = || fs::read_to_string(root.join(MAIN)).ok();
+
+        let out = write(&three, &[]);
+        let all = format!("{users}{}{}{eth9}", marked("eth1"), marked("eth2"));
+        assert_eq!(read().as_deref(), Some(all.as_str()), "{what}: {out}");
+        let found = ifquery(&root);
+        for name in ["eth1", "eth2", "eth9"] {
+            assert!(found.contains_key(name), "{what}: {found:?}");
+        }
+
+        // eth2 excluded: its file and its line stay.
+        let out = write(&three, &["--exclude", "eth2"]);
+        assert!(root.join("etc/network/interfaces.d/eth2").exists(), "{out}");
+        assert!(read().unwrap().contains(&marked("eth2")), "{what}: {out}");
+
+        let dry = write(&one, &["--dry-run"]);
+        assert!(
+            dry.contains("-source /etc/network/interfaces.d/eth2"),
+            "{what}: {dry}"
+        );
+        let out = write(&one, &[]);
+        let left = format!("{users}{}", marked("eth1"));
+        assert_eq!(read().as_deref(), Some(left.as_str()), "{what}: {out}");
+        assert!(!root.join("etc/network/interfaces.d/eth9").exists());
+        let found = ifquery(&root);
+        assert_eq!(
+            found
+                .keys()
+                .filter(|n| n.starts_with("eth"))
+                .collect::<Vec<_>>(),
+            ["eth1"],
+            "{what}: {found:?}"
+        );
+        assert!(
+            found["eth1"].contains("address: 10.0.2.21\n"),
+            "{what}: {found:?}"
+        );
+        let again = write(&one, &[]);
+        assert!(again.starts_with("nothing to change"), "{what}: {again}");
+        assert_eq!(
+            main_backups(&root),
+            usize::from(original.is_some()),
+            "{what}"
+        );
+
+        // No NIC left for ifupdown: the main file is the user's again (or gone, when enicfg
+        // created it), byte for byte.
+        let out = ok(&[
+            "write",
+            "--input",
+            &one,
+            "--backend",
+            "networkd",
+            "--root",
+            r,
+        ]);
+        assert_eq!(read().as_deref(), original, "{what}: {out}");
+        assert_eq!(
+            main_backups(&root),
+            usize::from(original.is_some()),
+            "{what}"
+        );
+
+        write(&three, &[]);
+        write(&one, &[]);
+        write(&three, &[]);
+        let out = ok(&["clean", "--root", r]);
+        let mut after = etc_files(&root);
+        after.retain(|p, _| !p.starts_with("/etc/systemd/"));
+        assert_eq!(after, before, "{what}: {out}");
+        assert_eq!(read().as_deref(), original, "{what}: {out}");
+    }
+}
+
+/// Before the mark, enicfg appended bare `source /etc/network/interfaces.d/NAME` lines. Such a
+/// line goes with its stanza file only when the main file's oldest backup (the file before
+/// enicfg first changed it) shows that enicfg added it; without a backup it stays, since a
+/// user's own line looks the same.
+#[test]
+fn unmarked_source_lines_of_older_versions_go_only_with_evidence() {
+    for with_backup in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let r = root.to_str().unwrap();
+        fs::create_dir_all(root.join("etc/network")).unwrap();
+        fs::write(root.join(MAIN), USERS_MAIN).unwrap();
+        let three = write_desc(tmp.path(), "three.yaml", ETH1_ETH2_ETH9);
+        let one = write_desc(tmp.path(), "one.yaml", ETH1);
+        write_ifupdown(&three, r, &[]);
+        // What an older enicfg left: the same lines without their marker comments.
+        let main = fs::read_to_string(root.join(MAIN)).unwrap();
+        let old = main
+            .replace("# enicfg: eth1\n", "")
+            .replace("# enicfg: eth2\n", "");
+        assert_eq!(
+            old,
+            format!(
+                "{USERS_MAIN}source /etc/network/interfaces.d/eth1\n\
+                 source /etc/network/interfaces.d/eth2\n"
+            )
+        );
+        fs::write(root.join(MAIN), &old).unwrap();
+        if !with_backup {
+            fs::remove_dir_all(root.join("var/lib/enicfg/backups")).unwrap();
+        }
+        let out = write_ifupdown(&one, r, &[]);
+        let after = fs::read_to_string(root.join(MAIN)).unwrap();
+        if with_backup {
+            // eth1's line still reads its file; eth2's went with it; eth9's is the user's.
+            assert_eq!(
+                after,
+                format!("{USERS_MAIN}source /etc/network/interfaces.d/eth1\n"),
+                "{out}"
+            );
+            let out = ok(&["clean", "--root", r]);
+            assert_eq!(
+                fs::read_to_string(root.join(MAIN)).unwrap(),
+                USERS_MAIN,
+                "{out}"
+            );
+        } else {
+            assert_eq!(after, old, "{out}");
+        }
+    }
 }

@@ -6,7 +6,9 @@
 //! What this module owns:
 //! - choosing the stanza file name so the include directive actually present in ROOT's
 //!   `/etc/network/interfaces` reads it (distro-matrix.md §3.5), or appending one `source` line
-//!   per interface to that file when nothing includes it;
+//!   per interface to that file when nothing includes it, each after an [`APPENDED_MARKER`]
+//!   comment so that it can be taken out again: every other line is the user's and is kept
+//!   byte for byte ([`drop_sources`] is what the writer calls when a stanza file goes);
 //! - the stanzas: one `iface NAME inet|inet6 static` stanza per address (ifupdown runs one
 //!   `ip addr add` per stanza and undoes it on ifdown), `gateway`/`metric` only for the main
 //!   default route, and every other route and rule of the model as `up`/`down` `ip` commands.
@@ -25,7 +27,7 @@ use ipnet::IpNet;
 use super::quote::shell_word;
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered, header, render_file};
 use crate::glob::glob_match;
-use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
+use crate::model::{Config, Family, IfName, Interface, KernelRoute, KernelRule};
 
 /// The main interfaces file.
 pub const MAIN_FILE: &str = "/etc/network/interfaces";
@@ -93,20 +95,34 @@ struct DhclientExitHook {
     routes: bool,
 }
 
-/// `/etc/network/interfaces` with our `source` lines appended.
+/// `/etc/network/interfaces` with our `source` lines appended, each after its marker comment.
 #[derive(Template)]
 #[template(path = "ifupdown/interfaces.txt", escape = "none")]
 struct MainFile {
     /// Existing contents (ending with a newline), or the header when the file is new.
     existing: String,
-    sources: Vec<String>,
+    /// [`APPENDED_MARKER`].
+    marker: &'static str,
+    sources: Vec<Appended>,
+}
+
+/// One `source` line enicfg appends to the main file, for the interface `name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Appended {
+    name: String,
+    /// `STANZA_DIR/BASE`.
+    path: String,
 }
 
 impl Backend for Ifupdown {
     fn render(&self, config: &Config, ctx: &Context<'_>) -> Result<Rendered> {
         let main = ctx.root.interfaces_main.as_deref();
+        let pieces = main.map(main_pieces).unwrap_or_default();
         let parsed = main.map(parse_main).unwrap_or_default();
-        let coverage = parsed.coverage();
+        // Only the user's own include directives decide where a stanza file goes: a `source`
+        // line enicfg appended earlier is kept below only while it is still needed.
+        let users = parse_main(&user_text(&pieces));
+        let coverage = users.coverage();
         let mut files = Vec::new();
         let mut appended = Vec::new();
         let mut taken: BTreeMap<String, String> = BTreeMap::new();
@@ -135,7 +151,10 @@ impl Backend for Ifupdown {
                 Some(path) => path,
                 None => {
                     let path = format!("{STANZA_DIR}/{base}");
-                    appended.push(format!("source {path}"));
+                    appended.push(Appended {
+                        name: name.to_owned(),
+                        path: path.clone(),
+                    });
                     path
                 }
             };
@@ -156,23 +175,8 @@ impl Backend for Ifupdown {
             files.extend(dhclient_hooks(iface)?);
             interface_cmds.push(format!("ifdown --force {name}; ifup {name}"));
         }
-        if !appended.is_empty() {
-            let existing = match main {
-                Some(text) if text.is_empty() || text.ends_with('\n') => text.to_owned(),
-                Some(text) => format!("{text}\n"),
-                None => header(BackendKind::Ifupdown),
-            };
-            let contents = MainFile {
-                existing,
-                sources: appended,
-            }
-            .render()
-            .context("failed to render /etc/network/interfaces")?;
-            files.push(FileOut {
-                path: MAIN_FILE.to_owned(),
-                mode: 0o644,
-                contents,
-            });
+        if let Some(file) = main_file(main, &pieces, &config.interfaces, appended)? {
+            files.push(file);
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Rendered {
@@ -183,6 +187,63 @@ impl Backend for Ifupdown {
             },
         })
     }
+}
+
+/// The main file with the `source` lines the rendered interfaces need, or `None` when it is
+/// left as it is. Lines enicfg appended earlier for a rendered interface stay where they are while
+/// still needed and go when not (the user's own include now reads its file); those of an
+/// interface not rendered are kept here: whether its stanza file goes is the writer's call (an
+/// excluded interface keeps it), and the writer drops the line with the file
+/// ([`drop_sources`]). Every other line is the user's and is kept byte for byte.
+fn main_file(
+    main: Option<&str>,
+    pieces: &[Piece<'_>],
+    interfaces: &[Interface],
+    mut wanted: Vec<Appended>,
+) -> Result<Option<FileOut>> {
+    let rendered = |name: &str| interfaces.iter().any(|i| i.name.as_str() == name);
+    let mut kept = String::new();
+    for piece in pieces {
+        match &piece.appended {
+            None => kept.push_str(piece.text),
+            Some(a) if !rendered(&a.name) => kept.push_str(piece.text),
+            Some(a) => {
+                if let Some(i) = wanted.iter().position(|w| w == a) {
+                    wanted.remove(i);
+                    kept.push_str(piece.text);
+                }
+            }
+        }
+    }
+    if !wanted.is_empty() && kept.lines().last().is_some_and(continues) {
+        bail!(
+            "the last line of {MAIN_FILE} ends with a backslash, so ifupdown would join the \
+             lines enicfg appends to it: end that line first"
+        );
+    }
+    let existing = match main {
+        None if wanted.is_empty() => return Ok(None),
+        None => header(BackendKind::Ifupdown),
+        Some(_) if wanted.is_empty() || kept.is_empty() || kept.ends_with('\n') => kept,
+        Some(_) => format!("{kept}\n"),
+    };
+    let contents = MainFile {
+        existing,
+        marker: APPENDED_MARKER,
+        sources: wanted,
+    }
+    .render()
+    .with_context(|| format!("failed to render {MAIN_FILE}"))?;
+    // Unchanged: left alone. A main file enicfg created itself that has nothing left but its
+    // header: not rendered, so the writer removes it.
+    if main == Some(contents.as_str()) || contents == header(BackendKind::Ifupdown) {
+        return Ok(None);
+    }
+    Ok(Some(FileOut {
+        path: MAIN_FILE.to_owned(),
+        mode: 0o644,
+        contents,
+    }))
 }
 
 /// The dhclient hooks of a DHCPv4 interface: an enter hook when it is secondary or has a
@@ -528,6 +589,127 @@ pub fn hook_interface(escaped: &str) -> Option<String> {
     String::from_utf8(bytes).ok().filter(|n| !n.is_empty())
 }
 
+/// The comment line enicfg writes before each `source` line it appends to the main file,
+/// followed by the interface name: `# enicfg: eth2`. interfaces(5) has comments only as whole
+/// lines starting with `#` (a `#` after a path is part of the path), so the mark is a line of
+/// its own, and a line is enicfg's only as this pair, exactly as written. The name is an
+/// [`IfName`] (printable ASCII without whitespace or `\`), so the comment can neither end early
+/// nor continue onto the `source` line below it.
+pub const APPENDED_MARKER: &str = "# enicfg: ";
+
+/// A piece of the main file, in order: one line of the user's (with its newline), or a marker
+/// line and the `source` line below it, which enicfg appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece<'a> {
+    text: &'a str,
+    appended: Option<Appended>,
+}
+
+/// Splits the main file into [`Piece`]s; concatenated, they are the file byte for byte. A pair
+/// is enicfg's only when the marker names a valid interface name and the next line is exactly
+/// `source STANZA_DIR/BASE` for that name's [`file_base`].
+fn main_pieces(text: &str) -> Vec<Piece<'_>> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut pieces = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        // A line after one ending in a backslash continues it: never a line of its own.
+        let continued = i > 0 && continues(lines[i - 1]);
+        if let Some(appended) = lines
+            .get(i + 1)
+            .filter(|_| !continued)
+            .and_then(|next| marked_pair(lines[i], next))
+        {
+            let len = lines[i].len() + lines[i + 1].len();
+            let start = lines[..i].iter().map(|l| l.len()).sum::<usize>();
+            pieces.push(Piece {
+                text: &text[start..start + len],
+                appended: Some(appended),
+            });
+            i += 2;
+        } else {
+            pieces.push(Piece {
+                text: lines[i],
+                appended: None,
+            });
+            i += 1;
+        }
+    }
+    pieces
+}
+
+/// Whether ifupdown joins the next line to this one (a trailing backslash).
+fn continues(line: &str) -> bool {
+    line.strip_suffix('\n').unwrap_or(line).ends_with('\\')
+}
+
+/// The [`Appended`] line a marker line and the line after it are, if they are one.
+fn marked_pair(marker: &str, source: &str) -> Option<Appended> {
+    let name = marker.strip_suffix('\n')?.strip_prefix(APPENDED_MARKER)?;
+    // The same check as the model's: a name that is not a valid interface name never came from
+    // enicfg.
+    let name: IfName = name.parse().ok()?;
+    let path = format!("{STANZA_DIR}/{}", file_base(name.as_str()));
+    let line = source.strip_suffix('\n').unwrap_or(source);
+    (line.strip_prefix("source ") == Some(path.as_str())).then(|| Appended {
+        name: name.as_str().to_owned(),
+        path,
+    })
+}
+
+/// The user's lines of the main file: everything but the lines enicfg appended.
+fn user_text(pieces: &[Piece<'_>]) -> String {
+    pieces
+        .iter()
+        .filter(|p| p.appended.is_none())
+        .map(|p| p.text)
+        .collect()
+}
+
+/// The main file without the lines enicfg appended (marker and `source` line), or `None` when
+/// it has none: the user's own contents. (A file that did not end with a newline before enicfg
+/// appended to it has one now.)
+pub fn without_appended(text: &str) -> Option<String> {
+    let pieces = main_pieces(text);
+    pieces
+        .iter()
+        .any(|p| p.appended.is_some())
+        .then(|| user_text(&pieces))
+}
+
+/// The main file without the `source` lines that include a stanza file that is gone:
+/// `gone(path, marked)` says so for a pair enicfg marked (`marked`), and for a line exactly
+/// `source STANZA_DIR/BASE` without a marker (`!marked`): what enicfg appended before it marked
+/// its lines. The writer decides what is gone (it knows which files it removes and which it
+/// keeps); every other line is kept byte for byte.
+pub fn drop_sources(text: &str, gone: &dyn Fn(&str, bool) -> bool) -> String {
+    let mut out = String::new();
+    let mut continued = false;
+    for piece in main_pieces(text) {
+        let drop = match &piece.appended {
+            Some(a) => gone(&a.path, true),
+            None if continued => false,
+            None => unmarked_source(piece.text).is_some_and(|path| gone(path, false)),
+        };
+        continued = continues(piece.text);
+        if !drop {
+            out.push_str(piece.text);
+        }
+    }
+    out
+}
+
+/// The path of a line exactly `source STANZA_DIR/BASE` (BASE a name [`file_base`] can give),
+/// the form every enicfg version appended.
+fn unmarked_source(line: &str) -> Option<&str> {
+    let path = line
+        .strip_suffix('\n')
+        .unwrap_or(line)
+        .strip_prefix("source ")?;
+    let base = path.strip_prefix(STANZA_DIR)?.strip_prefix('/')?;
+    (!base.is_empty() && base.chars().all(run_parts_char)).then_some(path)
+}
+
 /// One include directive of the main file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Include {
@@ -718,6 +900,75 @@ mod tests {
             Some("/etc/network/interfaces.d/eth1")
         );
         assert_eq!(continued.stanzas, vec![(3, "eth1".to_owned())]);
+    }
+
+    const USERS: &str =
+        "# mine\nauto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/eth9\n";
+
+    #[test]
+    fn appended_lines_are_the_marked_pairs_only() {
+        let text = format!(
+            "{USERS}# enicfg: eth1.100\nsource /etc/network/interfaces.d/eth1_100\n\
+             # enicfg: eth2\nsource /etc/network/interfaces.d/eth3\n\
+             # enicfg: eth 4\nsource /etc/network/interfaces.d/eth_4\n\
+             # enicfg: eth5\nsource /etc/network/interfaces.d/eth5 \n\
+             up true \\\n# enicfg: eth6\nsource /etc/network/interfaces.d/eth6\n\
+             # enicfg: eth7\nsource /etc/network/interfaces.d/eth7"
+        );
+        let pieces = main_pieces(&text);
+        assert_eq!(pieces.iter().map(|p| p.text).collect::<String>(), text);
+        let marked: Vec<&str> = pieces
+            .iter()
+            .filter_map(|p| p.appended.as_ref().map(|a| a.name.as_str()))
+            .collect();
+        // A marker naming another file, an invalid name, a changed line, a marker that
+        // continues the line above: the user's.
+        assert_eq!(marked, ["eth1.100", "eth7"]);
+        assert_eq!(
+            without_appended(&text).as_deref(),
+            Some(
+                text.replace(
+                    "# enicfg: eth1.100\nsource /etc/network/interfaces.d/eth1_100\n",
+                    ""
+                )
+                .replace("# enicfg: eth7\nsource /etc/network/interfaces.d/eth7", "")
+                .as_str()
+            )
+        );
+        assert_eq!(without_appended(USERS), None);
+    }
+
+    #[test]
+    fn dropping_sources_keeps_the_users_lines() {
+        let text = format!(
+            "{USERS}source /etc/network/interfaces.d/eth8\n\
+             # enicfg: eth1\nsource /etc/network/interfaces.d/eth1\n\
+             # enicfg: eth2\nsource /etc/network/interfaces.d/eth2\n\
+             source /etc/network/interfaces.d/*.cfg\n"
+        );
+        let asked = std::cell::RefCell::new(Vec::new());
+        let gone = |path: &str, marked: bool| {
+            asked.borrow_mut().push((path.to_owned(), marked));
+            path.ends_with("eth2") || path.ends_with("eth8") || path.ends_with("*.cfg")
+        };
+        assert_eq!(
+            drop_sources(&text, &gone),
+            format!(
+                "{}# enicfg: eth1\nsource /etc/network/interfaces.d/eth1\n\
+                 source /etc/network/interfaces.d/*.cfg\n",
+                USERS
+            )
+        );
+        let d = "/etc/network/interfaces.d";
+        assert_eq!(
+            *asked.borrow(),
+            [
+                (format!("{d}/eth9"), false),
+                (format!("{d}/eth8"), false),
+                (format!("{d}/eth1"), true),
+                (format!("{d}/eth2"), true),
+            ]
+        );
     }
 
     #[test]
