@@ -111,25 +111,33 @@ struct RenderJson<'a> {
 }
 
 fn render_text(detection: &Detection, rendered: &Rendered) -> Result<String> {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "# target: {} -> {} (backend {})\n",
+    use std::fmt::Write as _;
+    // Sized once and written in place: for 1000 NICs the text is megabytes, and growing it (and
+    // a temporary per file) copied it several times over.
+    let size: usize = rendered
+        .files
+        .iter()
+        .map(|f| f.path.len() + f.contents.len() + 32)
+        .chain(rendered.commands.interface.iter().map(|c| c.len() + 12))
+        .sum();
+    let mut out = String::with_capacity(size + 256);
+    writeln!(
+        out,
+        "# target: {} -> {} (backend {})",
         detection
             .distro
             .as_ref()
-            .map_or("(any distro)".to_owned(), |d| d.pretty_name.clone()),
+            .map_or("(any distro)", |d| d.pretty_name.as_str()),
         detection.stack,
         detection.stack.backend()
-    ));
+    )?;
     for f in &rendered.files {
-        out.push_str(&format!(
-            "\n==> {} (mode {:04o}) <==\n{}",
-            f.path, f.mode, f.contents
-        ));
+        write!(out, "\n==> {} (mode {:04o}) <==\n", f.path, f.mode)?;
+        out.push_str(&f.contents);
     }
-    out.push_str(&format!("\n# restart: {}\n", rendered.commands.restart));
+    writeln!(out, "\n# restart: {}", rendered.commands.restart)?;
     for c in &rendered.commands.interface {
-        out.push_str(&format!("# apply:   {c}\n"));
+        writeln!(out, "# apply:   {c}")?;
     }
     Ok(out)
 }
