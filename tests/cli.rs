@@ -12,18 +12,10 @@ use std::os::unix::fs::{PermissionsExt as _, symlink};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const ENICFG: &str = env!("CARGO_BIN_EXE_enicfg");
-
-fn enicfg(args: &[&str]) -> Output {
-    Command::new(ENICFG).args(args).output().unwrap()
-}
+use common::cli::{ENICFG, enicfg, text};
 
 fn fixture(name: &str) -> String {
     common::fixture(name).display().to_string()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn mode(p: &Path) -> u32 {

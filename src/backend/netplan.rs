@@ -41,12 +41,18 @@ pub const APPLY: &str = "netplan apply";
 /// as ours. The Google guest agent hit the same problem and uses an `a-` prefix
 /// (prior-art.md §4, guest-agent PR #428/#433).
 pub fn netdef_id(iface: &Interface) -> String {
-    format!("0-enicfg-{}", iface.name)
+    format!("{NETDEF_PREFIX}{}", iface.name)
 }
+
+/// What [`netdef_id`] puts before the interface name.
+const NETDEF_PREFIX: &str = "0-enicfg-";
+/// What [`file_path`] puts before and after the interface name.
+const FILE_PREFIX: &str = "/etc/netplan/60-enicfg-";
+const FILE_SUFFIX: &str = ".yaml";
 
 /// The path of an interface's file inside the target.
 pub fn file_path(iface: &Interface) -> String {
-    format!("/etc/netplan/60-enicfg-{}.yaml", iface.name)
+    format!("{FILE_PREFIX}{}{FILE_SUFFIX}", iface.name)
 }
 
 /// Quotes a YAML scalar when a YAML 1.1 reader could take it for anything but a string.
@@ -321,10 +327,10 @@ impl<'a> Existing<'a> {
             let first_line = contents.lines().next().unwrap_or_default();
             if super::generated_by(first_line) == Some(BackendKind::Netplan)
                 && let Some(name) = path
-                    .strip_prefix("/etc/netplan/60-enicfg-")
-                    .and_then(|rest| rest.strip_suffix(".yaml"))
+                    .strip_prefix(FILE_PREFIX)
+                    .and_then(|rest| rest.strip_suffix(FILE_SUFFIX))
             {
-                ids.entry(format!("0-enicfg-{name}"))
+                ids.entry(format!("{NETDEF_PREFIX}{name}"))
                     .or_default()
                     .push(path.as_str());
                 continue;
