@@ -12,7 +12,7 @@ use std::os::unix::fs::{PermissionsExt as _, symlink};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::cli::{ENICFG, enicfg, text};
+use common::cli::{ENICFG, enicfg, says, text};
 
 fn fixture(name: &str) -> String {
     common::fixture(name).display().to_string()
@@ -68,11 +68,7 @@ fn write_is_idempotent_with_exact_modes_and_no_temporary_files() {
     // A wrong mode alone is a change, and gets fixed.
     fs::set_permissions(&files[0], fs::Permissions::from_mode(0o644)).unwrap();
     let out = enicfg(&["write", "--input", &input, "--root", r, "--dry-run"]);
-    assert!(
-        text(&out.stdout).contains("mode 0644 -> 0600"),
-        "{}",
-        text(&out.stdout)
-    );
+    says(&out.stdout, "mode 0644 -> 0600");
     let out = enicfg(&["write", "--input", &input, "--root", r]);
     assert!(out.status.success());
     assert_eq!(mode(&files[0]), 0o600);
@@ -248,11 +244,7 @@ fn symlinks_are_never_followed() {
     let input = fixture("eni/tencent-secondary-eni-route.yaml");
     let out = enicfg(&["write", "--input", &input, "--root", r]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("is a symlink"),
-        "{}",
-        text(&out.stderr)
-    );
+    says(&out.stderr, "is a symlink");
     assert_eq!(
         fs::read_dir(outside.path()).unwrap().count(),
         0,
@@ -270,11 +262,7 @@ fn symlinks_are_never_followed() {
     .unwrap();
     let out = enicfg(&["write", "--input", &input, "--root", r]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("symlink"),
-        "{}",
-        text(&out.stderr)
-    );
+    says(&out.stderr, "symlink");
     assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me\n");
     // Nothing at all was written: route-eth1 comes after ifcfg-eth1 in the plan.
     assert!(
@@ -542,12 +530,9 @@ fn owner_drift_is_shown_and_restored() {
     dry.push("--dry-run");
     let out = enicfg(&dry);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains(
-            "# /etc/NetworkManager/system-connections/enicfg-eth1.nmconnection: owner 1000:1000 -> 0:0"
-        ),
-        "{}",
-        text(&out.stdout)
+    says(
+        &out.stdout,
+        "# /etc/NetworkManager/system-connections/enicfg-eth1.nmconnection: owner 1000:1000 -> 0:0",
     );
     assert_eq!(
         fs::metadata(&file).unwrap().uid(),
@@ -557,11 +542,7 @@ fn owner_drift_is_shown_and_restored() {
 
     let out = enicfg(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("updated"),
-        "{}",
-        text(&out.stdout)
-    );
+    says(&out.stdout, "updated");
     let meta = fs::metadata(&file).unwrap();
     assert_eq!((meta.uid(), meta.gid(), mode(&file)), (0, 0, 0o600));
     let out = enicfg(&args);
@@ -822,10 +803,9 @@ fn a_distro_the_table_cannot_place_names_what_it_knows() {
         root.path().to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("centos version 5 is not in enicfg's distro table, which knows centos 6, 7, 8, 9 or later"),
-        "{}",
-        text(&out.stderr)
+    says(
+        &out.stderr,
+        "centos version 5 is not in enicfg's distro table, which knows centos 6, 7, 8, 9 or later",
     );
 }
 
@@ -1015,10 +995,9 @@ fn write_check_exits_3_on_drift() {
     };
     let out = check(&[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("+++ b/etc/sysconfig/network-scripts/ifcfg-eth1"),
-        "{}",
-        text(&out.stdout)
+    says(
+        &out.stdout,
+        "+++ b/etc/sysconfig/network-scripts/ifcfg-eth1",
     );
     assert!(
         !root.path().join("etc/sysconfig").exists(),
@@ -1057,11 +1036,7 @@ fn write_check_exits_3_on_drift() {
     fs::write(&ifcfg, edited).unwrap();
     let out = check(&[]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(
-        text(&out.stdout).contains("-IPADDR=10.0.3.134\n+IPADDR=10.0.3.133"),
-        "{}",
-        text(&out.stdout)
-    );
+    says(&out.stdout, "-IPADDR=10.0.3.134\n+IPADDR=10.0.3.133");
     assert!(
         enicfg(&["write", "--input", &input, "--root", r])
             .status
@@ -1139,16 +1114,8 @@ fn quiet_and_verbose() {
     let out = enicfg(&["install-hotplug", "--root", r, "--imds", "aliyun", "-v"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let enable = format!("systemctl --root={r} enable enicfg-boot.service");
-    assert!(
-        text(&out.stderr).contains(&format!("info: running: {enable}\n")),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(
-        text(&out.stdout).contains(&format!("ran: {enable}\n")),
-        "{}",
-        text(&out.stdout)
-    );
+    says(&out.stderr, &format!("info: running: {enable}\n"));
+    says(&out.stdout, &format!("ran: {enable}\n"));
     let out = enicfg(&["uninstall-hotplug", "--root", r, "-q"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "");

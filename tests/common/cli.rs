@@ -29,3 +29,14 @@ pub fn ok(args: &[&str]) -> String {
     );
     text(&out.stdout)
 }
+
+/// Asserts that what enicfg printed (stdout or stderr bytes) contains `needle`, showing all of
+/// it when not.
+#[track_caller]
+pub fn says(printed: &[u8], needle: &str) {
+    let printed = text(printed);
+    assert!(
+        printed.contains(needle),
+        "expected {needle:?} in:\n{printed}"
+    );
+}
