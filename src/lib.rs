@@ -457,13 +457,17 @@ fn load_metadata(source: &SourceArgs, root: &Path) -> Result<Loaded> {
         } else if text.trim_start().starts_with('{') {
             // A JSON text that does not parse is neither kind: say where parsing stopped, before
             // guessing a kind (a truncated metadata document must not be blamed on our schema).
-            let doc = serde_json::from_str::<serde_json::Value>(&text).with_context(|| {
+            let is_metadata = metadata::json_looks_like_metadata(&text).with_context(|| {
                 format!(
                     "{origin}: invalid JSON (neither a cloud metadata document nor an interface \
                      description can be read from it)"
                 )
             })?;
-            Some(doc).filter(metadata::looks_like_metadata)
+            if is_metadata {
+                Some(metadata::parse_document(&text, &origin)?)
+            } else {
+                None
+            }
         } else {
             None
         };

@@ -75,6 +75,65 @@ fn malformed_documents_fail_clearly() {
     });
 }
 
+/// `--input` tells a metadata document from a JSON interface description by its top-level keys,
+/// without building the description into a tree: the text rule must agree with the tree rule
+/// on every document, on every description, and on values that are not objects.
+#[test]
+fn json_sniff_agrees_with_the_parsed_rule() {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for dir in ["metadata", "metadata-invalid"] {
+        for entry in fs::read_dir(common::fixture(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            texts.push((
+                path.display().to_string(),
+                fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    for entry in fs::read_dir(common::fixture("eni")).unwrap() {
+        let path = entry.unwrap().path();
+        let spec: serde_json::Value =
+            serde_yaml::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        texts.push((path.display().to_string(), spec.to_string()));
+    }
+    for odd in [
+        "[]",
+        "[{\"network\": {}}]",
+        "\"network\"",
+        "1",
+        "-1.5",
+        "true",
+        "null",
+        "{}",
+        "{\"network\": {}, \"interfaces\": []}",
+        "{\"links\": [], \"x\": {\"interfaces\": 1}}",
+    ] {
+        texts.push((odd.to_owned(), odd.to_owned()));
+    }
+    let mut metadata_seen = 0;
+    for (name, text) in &texts {
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
+            assert!(metadata::json_looks_like_metadata(text).is_err(), "{name}");
+            continue;
+        };
+        let tree = metadata::looks_like_metadata(&doc);
+        assert_eq!(
+            metadata::json_looks_like_metadata(text).unwrap(),
+            tree,
+            "{name}"
+        );
+        metadata_seen += usize::from(tree);
+    }
+    assert!(
+        metadata_seen >= 24,
+        "only {metadata_seen} documents were seen as metadata"
+    );
+    assert!(
+        metadata::json_looks_like_metadata("{\"network\": {\"interfaces\": [}").is_err(),
+        "a truncated document is an error"
+    );
+}
+
 fn fixture(name: &str) -> std::path::PathBuf {
     common::fixture(&format!("metadata/{name}"))
 }

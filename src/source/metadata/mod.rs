@@ -197,13 +197,73 @@ pub struct Converted {
 
 /// Whether a parsed JSON value looks like a metadata document rather than our own schema.
 pub fn looks_like_metadata(doc: &Value) -> bool {
-    let Some(obj) = doc.as_object() else {
-        return false;
-    };
-    !obj.contains_key("interfaces")
-        && (obj.contains_key("network")
-            || obj.contains_key("links")
-            || obj.contains_key("networks"))
+    doc.as_object()
+        .is_some_and(|obj| keys_look_like_metadata(|key| obj.contains_key(key)))
+}
+
+/// [`looks_like_metadata`] for a JSON text, from its top-level keys alone: values are checked
+/// for syntax and skipped, never built into a tree, so a large interface description is not
+/// parsed twice into memory. Fails where the text is not JSON, with serde_json's position.
+pub fn json_looks_like_metadata(text: &str) -> serde_json::Result<bool> {
+    let TopKeys(keys) = serde_json::from_str(text)?;
+    Ok(keys.is_some_and(|keys| keys_look_like_metadata(|key| keys.iter().any(|k| k == key))))
+}
+
+/// The rule both share: a metadata document has one of these keys, and never `interfaces`.
+fn keys_look_like_metadata(has: impl Fn(&str) -> bool) -> bool {
+    !has("interfaces") && (has("network") || has("links") || has("networks"))
+}
+
+/// A JSON value's top-level keys when it is an object (`None` for any other value).
+struct TopKeys(Option<Vec<String>>);
+
+impl<'de> Deserialize<'de> for TopKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = TopKeys;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TopKeys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(TopKeys(Some(keys)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<TopKeys, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(TopKeys(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<TopKeys, E> {
+                Ok(TopKeys(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<TopKeys, E> {
+                Ok(TopKeys(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<TopKeys, E> {
+                Ok(TopKeys(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<TopKeys, E> {
+                Ok(TopKeys(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<TopKeys, E> {
+                Ok(TopKeys(None))
+            }
+            fn visit_unit<E>(self) -> Result<TopKeys, E> {
+                Ok(TopKeys(None))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// Tells the cloud from a document's shape. Fails, naming what was seen, when it cannot.
