@@ -15,6 +15,7 @@
 //! The routes and rules come from [`Interface::routes`] and [`Interface::rules`]; this module
 //! only decides where each one is written. It never reads or writes files.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use anyhow::{Context as _, Result, bail};
@@ -22,6 +23,7 @@ use askama::Template;
 
 use super::nm_keyfile::AUTOCONNECT_PRIORITY;
 use super::sysconfig::{self, Var, Vars};
+use super::text::{Ip, Net};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::distro::Stack;
 use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
@@ -139,27 +141,33 @@ fn ipv6_defaultgw(gw: IpAddr, name: &str) -> String {
 
 /// `ip route` arguments for a route through `dev`: `DEST [via GW] dev DEV [metric M] [table T]`.
 pub fn route_line(r: &KernelRoute, dev: &str) -> String {
-    let mut s = if r.is_default() {
-        "default".to_owned()
+    let mut s = String::with_capacity(80);
+    if r.is_default() {
+        s.push_str("default");
     } else {
-        r.to.to_string()
-    };
-    if let Some(via) = r.via {
-        s.push_str(&format!(" via {via}"));
+        let _ = write!(s, "{}", Net(r.to));
     }
-    s.push_str(&format!(" dev {dev}"));
+    if let Some(via) = r.via {
+        let _ = write!(s, " via {}", Ip(via));
+    }
+    let _ = write!(s, " dev {dev}");
     if let Some(m) = r.metric {
-        s.push_str(&format!(" metric {m}"));
+        let _ = write!(s, " metric {m}");
     }
     if let Some(t) = r.table {
-        s.push_str(&format!(" table {t}"));
+        let _ = write!(s, " table {t}");
     }
     s
 }
 
 /// `ip rule` arguments of a rule file line: `from ADDR table T priority P`.
 pub fn rule_line(r: &KernelRule) -> String {
-    format!("from {} table {} priority {}", r.from, r.table, r.priority)
+    format!(
+        "from {} table {} priority {}",
+        Ip(r.from),
+        r.table,
+        r.priority
+    )
 }
 
 /// NetworkManager's `ROUTING_RULE_n` value: `priority P from ADDR/LEN table T`.
@@ -170,7 +178,9 @@ pub fn nm_rule_value(r: &KernelRule) -> String {
     };
     format!(
         "priority {} from {}/{len} table {}",
-        r.priority, r.from, r.table
+        r.priority,
+        Ip(r.from),
+        r.table
     )
 }
 
@@ -235,11 +245,11 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
     if iface.ipv4.is_some() {
         for (i, a) in iface.addresses(Family::Ipv4).iter().enumerate() {
             let sfx = if i == 0 { String::new() } else { i.to_string() };
-            v.set(format!("IPADDR{sfx}"), a.addr().to_string())?;
+            v.set(format!("IPADDR{sfx}"), Ip(a.addr()).to_string())?;
             v.set(format!("PREFIX{sfx}"), a.prefix_len().to_string())?;
         }
         if let Some(gw) = gateway4 {
-            v.set("GATEWAY", gw.to_string())?;
+            v.set("GATEWAY", Ip(gw).to_string())?;
         }
         v.set("DEFROUTE", if iface.default_route { "yes" } else { "no" })?;
         if let Some(m) = iface.metric {

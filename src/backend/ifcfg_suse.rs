@@ -11,10 +11,13 @@
 //! The routes and rules come from [`Interface::routes`] and [`Interface::rules`]. This module
 //! never reads or writes files.
 
+use std::fmt::Write as _;
+
 use anyhow::{Context as _, Result, bail};
 use askama::Template;
 
 use super::sysconfig::{self, Var, Vars};
+use super::text::{Ip, Net};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::distro::Stack;
 use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
@@ -79,18 +82,24 @@ impl Backend for IfcfgSuse {
 /// An `ifroute` line: `DESTINATION GATEWAY NETMASK INTERFACE [OPTIONS]`, `-` for an empty
 /// column, `default` for a default route, the prefix in the destination.
 pub fn ifroute_line(r: &KernelRoute, dev: &str) -> String {
-    let dest = if r.is_default() {
-        "default".to_owned()
+    let mut s = String::with_capacity(80);
+    if r.is_default() {
+        s.push_str("default");
     } else {
-        r.to.to_string()
-    };
-    let gw = r.via.map_or_else(|| "-".to_owned(), |v| v.to_string());
-    let mut s = format!("{dest} {gw} - {dev}");
+        let _ = write!(s, "{}", Net(r.to));
+    }
+    match r.via {
+        Some(via) => {
+            let _ = write!(s, " {}", Ip(via));
+        }
+        None => s.push_str(" -"),
+    }
+    let _ = write!(s, " - {dev}");
     if let Some(m) = r.metric {
-        s.push_str(&format!(" metric {m}"));
+        let _ = write!(s, " metric {m}");
     }
     if let Some(t) = r.table {
-        s.push_str(&format!(" table {t}"));
+        let _ = write!(s, " table {t}");
     }
     s
 }
@@ -103,7 +112,9 @@ pub fn ifrule_line(r: &KernelRule) -> String {
     };
     format!(
         "{fam} from {} table {} priority {}",
-        r.from, r.table, r.priority
+        Ip(r.from),
+        r.table,
+        r.priority
     )
 }
 
@@ -139,7 +150,7 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
     let addrs: Vec<String> = [Family::Ipv4, Family::Ipv6]
         .into_iter()
         .flat_map(|f| iface.addresses_to_add(f))
-        .map(|a| a.to_string())
+        .map(|a| Net(a).to_string())
         .collect();
     for (i, a) in addrs.iter().enumerate() {
         let key = if i == 0 {

@@ -22,9 +22,9 @@ use std::fmt::Write as _;
 
 use anyhow::{Context as _, Result, bail};
 use askama::Template;
-use ipnet::IpNet;
 
 use super::quote::shell_word;
+use super::text::{Ip, Net};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered, header, render_file};
 use crate::glob::glob_match;
 use crate::model::{Config, Family, IfName, Interface, KernelRoute, KernelRule};
@@ -390,7 +390,7 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
                 .unwrap_or(0)
         });
         for (i, addr) in addresses.iter().enumerate() {
-            let mut options = vec![opt("address", addr)];
+            let mut options = vec![opt("address", Net(*addr))];
             if family == Family::Ipv6 && i == 0 {
                 // NOTE: inet6 static leaves accept_ra at the kernel default (on), so an RA
                 // could add a default route to main. The model's gateway is authoritative;
@@ -401,7 +401,7 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
                 }
             }
             if let Some(via) = default.and_then(|d| d.via).filter(|_| gw_index == Some(i)) {
-                options.push(opt("gateway", via));
+                options.push(opt("gateway", Ip(via)));
                 if let Some(m) = default.and_then(|d| d.metric) {
                     options.push(opt("metric", m));
                 }
@@ -484,13 +484,15 @@ fn ip_family(family: Family) -> &'static str {
 
 /// `ip [-6] route add|del TO [via VIA] dev NAME [metric M] [table T]`.
 fn route_cmd(verb: &str, r: &KernelRoute, dev: &str) -> String {
-    let mut s = format!(
-        "{} route {verb} {}",
-        ip_family(r.family()),
-        route_dest(r.to)
-    );
+    let mut s = String::with_capacity(96);
+    let _ = write!(s, "{} route {verb} ", ip_family(r.family()));
+    if r.to.prefix_len() == 0 {
+        s.push_str("default");
+    } else {
+        let _ = write!(s, "{}", Net(r.to));
+    }
     if let Some(via) = r.via {
-        let _ = write!(s, " via {via}");
+        let _ = write!(s, " via {}", Ip(via));
     }
     let _ = write!(s, " dev {dev}");
     if let Some(m) = r.metric {
@@ -502,20 +504,12 @@ fn route_cmd(verb: &str, r: &KernelRoute, dev: &str) -> String {
     s
 }
 
-fn route_dest(to: IpNet) -> String {
-    if to.prefix_len() == 0 {
-        "default".to_owned()
-    } else {
-        to.to_string()
-    }
-}
-
 /// `ip [-6] rule add|del from A lookup T priority P`.
 fn rule_cmd(verb: &str, r: &KernelRule) -> String {
     format!(
         "{} rule {verb} from {} lookup {} priority {}",
         ip_family(r.family()),
-        r.from,
+        Ip(r.from),
         r.table,
         r.priority
     )

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use anyhow::{Result, bail};
 use askama::Template;
 
+use super::text::{Ip, Net};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
 
@@ -106,9 +107,9 @@ impl RouteView {
             to: if route.is_default() {
                 quote("default")
             } else {
-                quote(&route.to.to_string())
+                quote(&Net(route.to).to_string())
             },
-            via: route.via.map(|v| quote(&v.to_string())),
+            via: route.via.map(|v| quote(&Ip(v).to_string())),
             // NOTE: a route without a next hop is on-link; netplan's default scope is `global`,
             // while the kernel's connected routes (and our other backends') are `scope link`.
             scope_link: route.via.is_none(),
@@ -128,7 +129,7 @@ struct RuleView {
 impl RuleView {
     fn new(rule: &KernelRule) -> RuleView {
         RuleView {
-            from: quote(&rule.from.to_string()),
+            from: quote(&Ip(rule.from).to_string()),
             table: rule.table,
             priority: rule.priority,
         }
@@ -278,7 +279,7 @@ impl InterfaceView {
                 iface
                     .addresses_to_add(family)
                     .iter()
-                    .map(|a| quote(&a.to_string())),
+                    .map(|a| quote(&Net(*a).to_string())),
             );
         }
         let quoted_name = quote(name);

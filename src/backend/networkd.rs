@@ -12,6 +12,7 @@
 use anyhow::{Result, bail};
 use askama::Template;
 
+use super::text::{Ip, Net};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::model::{Config, Family, IfName, Interface, KernelRoute, KernelRule};
 
@@ -65,15 +66,15 @@ pub fn apply_command<'a>(names: impl IntoIterator<Item = &'a IfName>) -> String 
     )
 }
 
-/// Checks one value of a `.network` file and returns it as written.
+/// Why `v` cannot be the value of a `.network` file's key, or `None` when it can.
 ///
 /// systemd unit-file syntax has no quoting for a plain value and no inline comments: a value
 /// runs to the end of the line, with leading and trailing whitespace stripped, and a trailing
 /// `\` continues the line. So a value must be non-empty (an empty assignment resets a list),
 /// must not start or end with whitespace, must not end with `\`, and must hold no control
 /// characters (a newline would start a new key or section).
-pub fn value(what: &str, v: &str) -> Result<String> {
-    let problem = if v.is_empty() {
+fn problem(v: &str) -> Option<&'static str> {
+    if v.is_empty() {
         Some("it is empty (an empty assignment resets the setting)")
     } else if v.chars().any(|c| c.is_control()) {
         Some("it holds a control character (newline, tab, ...)")
@@ -83,10 +84,6 @@ pub fn value(what: &str, v: &str) -> Result<String> {
         Some("a trailing '\\' continues the line")
     } else {
         None
-    };
-    match problem {
-        Some(why) => bail!("backend networkd cannot express {what} {v:?}: {why}"),
-        None => Ok(v.to_owned()),
     }
 }
 
@@ -104,10 +101,17 @@ impl Section {
         }
     }
 
+    /// Adds `key=v` when `v` can be a value ([`problem`]); the error names the section and key
+    /// (built only then: a 1000-NIC rendering pushes 50 000 values).
     fn push(&mut self, key: &'static str, v: impl ToString) -> Result<()> {
         let v = v.to_string();
-        self.keys
-            .push((key, value(&format!("[{}] {key}=", self.name), &v)?));
+        if let Some(why) = problem(&v) {
+            bail!(
+                "backend networkd cannot express [{}] {key}= {v:?}: {why}",
+                self.name
+            );
+        }
+        self.keys.push((key, v));
         Ok(())
     }
 }
@@ -118,9 +122,9 @@ fn yes_no(b: bool) -> &'static str {
 
 fn route_section(route: &KernelRoute) -> Result<Section> {
     let mut s = Section::new("Route");
-    s.push("Destination", route.to)?;
+    s.push("Destination", Net(route.to))?;
     if let Some(via) = route.via {
-        s.push("Gateway", via)?;
+        s.push("Gateway", Ip(via))?;
     } else {
         // NOTE: a route without a next hop is on-link; make the scope the kernel's (and the
         // other backends') `link` rather than relying on networkd's default.
@@ -137,7 +141,7 @@ fn route_section(route: &KernelRoute) -> Result<Section> {
 
 fn rule_section(rule: &KernelRule) -> Result<Section> {
     let mut s = Section::new("RoutingPolicyRule");
-    s.push("From", rule.from)?;
+    s.push("From", Ip(rule.from))?;
     s.push("Table", rule.table)?;
     s.push("Priority", rule.priority)?;
     Ok(s)
@@ -197,7 +201,7 @@ impl InterfaceView {
         // kernel's primary (cloud-init's networkd renderer sorts them and loses that).
         for family in [Family::Ipv4, Family::Ipv6] {
             for a in iface.addresses_to_add(family) {
-                n.push("Address", a)?;
+                n.push("Address", Net(a))?;
             }
         }
         sections.push(n);
@@ -278,7 +282,7 @@ impl Backend for Networkd {
 
 #[cfg(test)]
 mod tests {
-    use super::value;
+    use super::Section;
 
     #[test]
     fn value_accepts_plain_values() {
@@ -290,18 +294,22 @@ mod tests {
             "yes",
             "1001",
         ] {
-            assert_eq!(value("x", v).unwrap(), v);
+            let mut s = Section::new("Network");
+            s.push("Address", v).unwrap();
+            assert_eq!(s.keys, [("Address", v.to_owned())]);
         }
     }
 
     #[test]
     fn value_rejects_what_the_parser_would_misread() {
         for v in ["", "a\nb", "a\rb", "a\tb", " a", "a ", "a\\", "\u{7f}"] {
-            let err = value("[Network] Address=", v).unwrap_err().to_string();
+            let mut s = Section::new("Network");
+            let err = s.push("Address", v).unwrap_err().to_string();
             assert!(
                 err.starts_with("backend networkd cannot express [Network] Address="),
                 "{v:?}: {err}"
             );
+            assert!(s.keys.is_empty(), "{v:?} was kept");
         }
     }
 }

@@ -16,6 +16,7 @@ use anyhow::{Result, bail};
 use askama::Template;
 use uuid::Uuid;
 
+use super::text::{Ip, Net};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
 
@@ -118,10 +119,10 @@ struct RouteView {
 
 impl RouteView {
     fn new(n: usize, route: &KernelRoute) -> RouteView {
-        let mut value = route.to.to_string();
+        let mut value = Net(route.to).to_string();
         match (route.via, route.metric) {
-            (Some(via), Some(metric)) => value.push_str(&format!(",{via},{metric}")),
-            (Some(via), None) => value.push_str(&format!(",{via}")),
+            (Some(via), Some(metric)) => value.push_str(&format!(",{},{metric}", Ip(via))),
+            (Some(via), None) => value.push_str(&format!(",{}", Ip(via))),
             // NM's own writer puts the unspecified address where a gateway-less route has a
             // metric ("0.0.0.0" / "::" means "no next hop").
             (None, Some(metric)) => {
@@ -204,7 +205,7 @@ impl FamilyView {
         let addresses: Vec<String> = iface
             .addresses(family)
             .iter()
-            .map(ToString::to_string)
+            .map(|a| Net(*a).to_string())
             .collect();
         // NOTE: IPv4 addresses are written in model order: address1 is the primary. Since
         // NetworkManager 1.36 a static address next to a DHCP lease can become the primary
@@ -225,7 +226,7 @@ impl FamilyView {
             .as_ref()
             .filter(|r| !dhcp && r.metric.is_none())
             .and_then(|r| r.via)
-            .map(|v: IpAddr| v.to_string());
+            .map(|v: IpAddr| Ip(v).to_string());
         // NOTE: every route is written out, the policy table's subnet routes included:
         // NetworkManager adds the prefix routes of the addresses itself, in the main table, and
         // ignores `table=` for them unless the profile sets `route-table` (which would move
@@ -290,7 +291,9 @@ impl FamilyView {
 fn rule_value(rule: &KernelRule) -> String {
     format!(
         "priority {} from {} table {}",
-        rule.priority, rule.from, rule.table
+        rule.priority,
+        Ip(rule.from),
+        rule.table
     )
 }
 
