@@ -88,7 +88,7 @@ fn write_again(c: &mut Criterion) {
             let root = tempfile::tempdir().expect("tempdir");
             let stack = Stack::default_for(kind);
             let rendered = backend::render(&config, stack, &RootFacts::default()).expect("render");
-            write::plan(root.path(), &rendered.files)
+            write::plan(root.path(), rendered.files)
                 .expect("plan")
                 .apply("bench")
                 .expect("first write");

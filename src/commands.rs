@@ -363,8 +363,12 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
     } else {
         None
     };
-    // Say that privileges are missing before anything is touched (the lock included).
-    write::reconcile(&args.root, &rendered.files, &keep)?.check_access()?;
+    // Say that privileges are missing before anything is touched (the lock included). Root has
+    // them, and does not pay for a second reading of every file: a read-only filesystem is
+    // still reported by the lock, or by the check under it, before anything is written.
+    if write::expected_owner().0 != 0 {
+        write::reconcile(&args.root, &rendered.files, &keep)?.check_access()?;
+    }
     let _lock = write::Lock::acquire(&args.root)?;
     if let Some(lines) = write::recover(&args.root)? {
         report.changed = true;
@@ -373,6 +377,7 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
         }
     }
     let plan = write::reconcile(&args.root, &rendered.files, &keep)?;
+    plan.check_access()?;
     report.changed |= !plan.is_noop();
     report.files = files_of(&plan);
     let described = |name: &str| config.interfaces.iter().any(|i| i.name.as_str() == name);
@@ -620,7 +625,7 @@ fn cmd_install_hotplug(args: &InstallHotplugArgs) -> Result<String> {
         None => crate::hotplug::default_binary(&args.root)?,
     };
     let files = crate::hotplug::render(&settings, detection.stack, binary)?;
-    let plan = write::plan(&args.root, &files)?;
+    let plan = write::plan(&args.root, files)?;
     let mut out = String::new();
     let live = args.root == Path::new("/");
     let enable = if live {

@@ -186,7 +186,7 @@ fn check_ancestors_once(
 }
 
 /// Compares rendered files with what is under ROOT. Reads only.
-pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
+pub fn plan(root: &Path, files: Vec<FileOut>) -> Result<Plan> {
     let owner = expected_owner();
     let mut steps = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -236,7 +236,7 @@ pub fn plan(root: &Path, files: &[FileOut]) -> Result<Plan> {
                     && backend::without_appended(&file.path, o).is_none()
             });
         steps.push(Step {
-            file: file.clone(),
+            file,
             full_path,
             action,
             old,
@@ -323,7 +323,7 @@ pub fn reconcile_in(
         stale.iter().map(|s| s.file.path.as_str()).collect();
     let (files, gone_too) = drop_appended_lines(root, files, &removed)?;
     stale.extend(gone_too);
-    let mut plan = plan(root, &files)?;
+    let mut plan = plan(root, files)?;
     stale.sort_by_key(|s| {
         let iface = backend::interface_of(&s.file.path).unwrap_or_default();
         (iface, !is_main_file(&s.file.path), s.file.path.clone())
@@ -1200,12 +1200,12 @@ mod tests {
             contents: c.to_owned(),
         };
         let ts = "20260101T000000Z";
-        let first = plan(root, &[file("enicfg's\n")])
+        let first = plan(root, vec![file("enicfg's\n")])
             .unwrap()
             .apply(ts)
             .unwrap();
         fs::write(root.join("etc/x"), "the user's again\n").unwrap();
-        let second = plan(root, &[file("enicfg's\n")])
+        let second = plan(root, vec![file("enicfg's\n")])
             .unwrap()
             .apply(ts)
             .unwrap();
