@@ -5,8 +5,9 @@
 #      static binary that does nothing, benches/support/noop.rs) and, when cloud-init is
 #      installed, `cloud-init devel net-convert` of the same intent
 #      (benches/support/full-secondary.cloud-init.yaml) in the same run;
-#   2. the NICS-NIC x 10-address description of benches/gen-description.sh (default 1000) on
-#      every backend: `render`, `write` into an empty root, `write` again (nothing to change);
+#   2. the NICS-NIC x 10-address description of benches/gen-description.sh (default 1000), as
+#      YAML and as JSON, on every backend: `render`, `write` into an empty root (YAML only),
+#      `write` again (nothing to change);
 #   3. `verify` of that description against its kernel state, built in a throw-away network
 #      namespace (as root only; the namespace is deleted on exit);
 #
@@ -45,6 +46,11 @@ trap cleanup EXIT
 
 rustc --edition 2021 -C opt-level=3 --target "$target" -o "$work/noop" benches/support/noop.rs
 benches/gen-description.sh "$nics" >"$work/big.yaml"
+benches/gen-description.sh "$nics" json >"$work/big.json"
+# One description in two forms: both must render the same files.
+"$bin" render --input "$work/big.yaml" --backend networkd >"$work/from-yaml"
+"$bin" render --input "$work/big.json" --backend networkd >"$work/from-json"
+cmp -s "$work/from-yaml" "$work/from-json" || { echo "the YAML and JSON descriptions differ" >&2; exit 1; }
 
 results=$work/results.txt
 : >"$results"
@@ -82,20 +88,25 @@ if command -v cloud-init >/dev/null; then
     -k yaml -d "$work/net-convert" -D ubuntu -O netplan
 fi
 
-# 2. NICS x 10 on every backend.
+# 2. NICS x 10 on every backend, from YAML and from JSON (the same description).
 backends=(ifcfg-rh ifcfg-suse ifupdown netplan nm-keyfile networkd)
+formats=(yaml json)
 for b in "${backends[@]}"; do
-  args=(--input "$work/big.yaml" --backend "$b")
-  time_it "render-$b" 20 "$bin" render "${args[@]}"
-  peak "render-$b" "$bin" render "${args[@]}"
   root=$work/root-$b
-  # A first write fsyncs every file: a few runs tell enough.
-  HF_OPTS=(--prepare "sh -c 'rm -rf $root && mkdir $root'")
-  time_it "write-$b" 3 "$bin" write "${args[@]}" --root "$root"
-  rm -rf "$root" && mkdir "$root"
-  "$bin" write "${args[@]}" --root "$root" >/dev/null
-  time_it "write-again-$b" 20 "$bin" write "${args[@]}" --root "$root"
-  peak "write-again-$b" "$bin" write "${args[@]}" --root "$root"
+  for f in "${formats[@]}"; do
+    args=(--input "$work/big.$f" --backend "$b")
+    time_it "render-$f-$b" 20 "$bin" render "${args[@]}"
+    peak "render-$f-$b" "$bin" render "${args[@]}"
+    if [ "$f" = yaml ]; then
+      # A first write fsyncs every file: a few runs tell enough.
+      HF_OPTS=(--prepare "sh -c 'rm -rf $root && mkdir $root'")
+      time_it "write-$b" 3 "$bin" write "${args[@]}" --root "$root"
+      rm -rf "$root" && mkdir "$root"
+      "$bin" write "${args[@]}" --root "$root" >/dev/null
+    fi
+    time_it "write-again-$f-$b" 20 "$bin" write "${args[@]}" --root "$root"
+    peak "write-again-$f-$b" "$bin" write "${args[@]}" --root "$root"
+  done
 done
 
 # 3. verify, against the state a correct apply leaves.
@@ -136,9 +147,11 @@ target_line() { # NAME VALUE OP LIMIT UNIT
 }
 echo
 echo "targets (issue 11):"
-for b in "${backends[@]}"; do
-  target_line "render $nics x 10, $b" "$(mean "render-$b")" "<=" 30 " ms"
-  target_line "write again $nics x 10, $b" "$(mean "write-again-$b")" "<=" 100 " ms"
+for f in "${formats[@]}"; do
+  for b in "${backends[@]}"; do
+    target_line "render $nics x 10 ($f), $b" "$(mean "render-$f-$b")" "<=" 30 " ms"
+    target_line "write again $nics x 10 ($f), $b" "$(mean "write-again-$f-$b")" "<=" 100 " ms"
+  done
 done
 if [ -n "$(mean verify)" ]; then
   target_line "verify $nics x 10" "$(mean verify)" "<=" 500 " ms"
