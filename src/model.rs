@@ -738,20 +738,20 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
     let mut tables = std::collections::BTreeMap::new();
     for iface in interfaces {
         let who = &iface.name;
-        if !names.insert(who.clone()) {
+        if !names.insert(who) {
             problems.push(format!(
                 "{who}: name {who} is used by more than one interface"
             ));
         }
         if let Some(mac) = iface.mac
-            && let Some(other) = macs.insert(mac, who.clone())
+            && let Some(other) = macs.insert(mac, who)
         {
             problems.push(format!("{who}: mac {mac} is also the mac of {other}"));
         }
         for family in [Family::Ipv4, Family::Ipv6] {
             for a in iface.addresses(family) {
-                if let Some(other) = addrs.insert(a.addr(), who.clone())
-                    && other != *who
+                if let Some(other) = addrs.insert(a.addr(), who)
+                    && other != who
                 {
                     let key = family.key();
                     let addr = a.addr();
@@ -762,7 +762,7 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
             }
         }
         if let Some(pr) = iface.policy_routing
-            && let Some(other) = tables.insert(pr.table, who.clone())
+            && let Some(other) = tables.insert(pr.table, who)
         {
             problems.push(format!(
                 "{who}: policy_routing.table {} is also the table of {other}: each interface needs its own table",
@@ -1026,22 +1026,28 @@ fn family_config<N: NetOf>(
     key: &str,
     p: &mut Problems<'_>,
 ) -> Option<Option<Addressing<N, N::Addr>>> {
-    let dhcp_key = format!("{key}.dhcp");
-    let addresses_key = format!("{key}.addresses");
-    let (addresses_name, gateway_name) = (p.key(&addresses_key), p.key(&format!("{key}.gateway")));
+    // Names for messages, built only when there is one to give (this runs per address family
+    // of every interface).
+    let naming = p.naming;
+    let dhcp_key = || format!("{key}.dhcp");
+    let addresses_key = || format!("{key}.addresses");
+    let addresses_name = || naming.key(&addresses_key());
+    let gateway_name = || naming.key(&format!("{key}.gateway"));
     if spec.dhcp {
         let mut ok = true;
         if !spec.addresses.is_empty() {
             p.push(format!(
-                "{} and {addresses_name} is set: use either DHCP or static addresses, not both",
-                p.is_on(&dhcp_key)
+                "{} and {} is set: use either DHCP or static addresses, not both",
+                p.is_on(&dhcp_key()),
+                addresses_name()
             ));
             ok = false;
         }
         if let Some(gw) = &spec.gateway {
             p.push(format!(
-                "{gateway_name} {gw} is set with {}: DHCP provides the gateway",
-                p.key(&dhcp_key)
+                "{} {gw} is set with {}: DHCP provides the gateway",
+                gateway_name(),
+                p.key(&dhcp_key())
             ));
             ok = false;
         }
@@ -1050,8 +1056,9 @@ fn family_config<N: NetOf>(
     if spec.addresses.is_empty() {
         if let Some(gw) = &spec.gateway {
             p.push(format!(
-                "{gateway_name} {gw} is set but {}",
-                p.is_empty(&addresses_key)
+                "{} {gw} is set but {}",
+                gateway_name(),
+                p.is_empty(&addresses_key())
             ));
             return None;
         }
@@ -1063,15 +1070,19 @@ fn family_config<N: NetOf>(
         let default_prefix = addresses.first().map(|a| a.prefix());
         match parse_addr::<N>(raw, default_prefix) {
             Err(e) => {
-                p.push(format!("{addresses_name} {e}"));
+                p.push(format!("{} {e}", addresses_name()));
                 ok = false;
             }
             Ok(net) => {
                 if let Err(e) = net.usable_host() {
-                    p.push(format!("{addresses_name} {e}"));
+                    p.push(format!("{} {e}", addresses_name()));
                     ok = false;
                 } else if addresses.iter().any(|a| a.addr() == net.addr()) {
-                    p.push(format!("{addresses_name} {} is listed twice", net.addr()));
+                    p.push(format!(
+                        "{} {} is listed twice",
+                        addresses_name(),
+                        net.addr()
+                    ));
                     ok = false;
                 } else {
                     addresses.push(net);
@@ -1090,7 +1101,8 @@ fn family_config<N: NetOf>(
                             format!("{key}.gateway {raw} is an {fam} address in the {key} section")
                         }
                         Naming::Flags => format!(
-                            "{gateway_name} {raw} is an {fam} address: use {}",
+                            "{} {raw} is an {fam} address: use {}",
+                            gateway_name(),
                             p.key(if key == "ipv4" {
                                 "ipv6.gateway"
                             } else {
@@ -1099,7 +1111,7 @@ fn family_config<N: NetOf>(
                         ),
                     });
                 } else {
-                    p.push(format!("{gateway_name} {raw:?} is not an address"));
+                    p.push(format!("{} {raw:?} is not an address", gateway_name()));
                 }
                 ok = false;
                 None
@@ -1107,7 +1119,8 @@ fn family_config<N: NetOf>(
             Ok(gw) => {
                 if addresses.iter().any(|a| a.addr() == gw) {
                     p.push(format!(
-                        "{gateway_name} {gw} is one of the interface's own addresses"
+                        "{} {gw} is one of the interface's own addresses",
+                        gateway_name()
                     ));
                     ok = false;
                 } else if !N::link_local(&gw)
@@ -1121,7 +1134,8 @@ fn family_config<N: NetOf>(
                         .into_iter()
                         .collect();
                     p.push(format!(
-                        "{gateway_name} {gw} is outside {}",
+                        "{} {gw} is outside {}",
+                        gateway_name(),
                         subnets.join(" and ")
                     ));
                     ok = false;

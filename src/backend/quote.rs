@@ -8,8 +8,12 @@ use anyhow::{Result, bail};
 
 /// Characters an ifcfg-rh value may carry bare: bash, NetworkManager's `shvar.c` and the
 /// initscripts `grep`s all read them literally (distro-matrix.md §3.1, "safe writer subset").
-fn rh_bare_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '/' | '@' | '+' | ',' | '=' | '-')
+fn rh_bare_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'.' | b'_' | b':' | b'/' | b'@' | b'+' | b',' | b'=' | b'-'
+        )
 }
 
 /// Rejects what no ifcfg reader can take safely: control characters (newline included) and
@@ -29,18 +33,24 @@ fn reject_control(format: &str, value: &str) -> Result<()> {
 /// quotes with `\`, `"`, `$` and `` ` `` backslash-escaped. Control characters are an error.
 /// The empty string becomes `""`.
 pub fn ifcfg_rh(value: &str) -> Result<String> {
-    reject_control("ifcfg-rh", value)?;
-    if !value.is_empty() && value.chars().all(rh_bare_char) {
+    // Bare (ASCII, no control character): the common case, checked first.
+    if !value.is_empty() && value.bytes().all(rh_bare_byte) {
         return Ok(value.to_owned());
     }
-    let mut out = String::with_capacity(value.len() + 2);
+    reject_control("ifcfg-rh", value)?;
+    let mut out = String::with_capacity(value.len() + 8);
     out.push('"');
-    for c in value.chars() {
-        if matches!(c, '\\' | '"' | '$' | '`') {
-            out.push('\\');
-        }
-        out.push(c);
+    // The four escaped characters are ASCII, so a split before one is a char boundary.
+    let mut rest = value;
+    while let Some(at) = rest.find(['\\', '"', '$', '`']) {
+        let (plain, special) = rest.split_at(at);
+        out.push_str(plain);
+        out.push('\\');
+        let (c, after) = special.split_at(1);
+        out.push_str(c);
+        rest = after;
     }
+    out.push_str(rest);
     out.push('"');
     Ok(out)
 }
