@@ -2,6 +2,7 @@
 # Generates what the .deb and .rpm ship besides the binary (Cargo.toml's
 # [package.metadata.deb] and [package.metadata.generate-rpm] assets), with the built binary
 # itself, so the packages always match it:
+#   target/dist/bin/enicfg            the binary without its symbol table (strip), as packaged
 #   target/dist/man/*.1.gz            enicfg.1 and one enicfg-COMMAND.1 per command (gzip -n)
 #   target/dist/completions/          enicfg.bash, _enicfg (zsh), enicfg.fish
 #   target/dist/hotplug/              what `enicfg install-hotplug --imds aws` writes for
@@ -19,7 +20,10 @@ if [ ! -x "$bin" ]; then
 fi
 out=target/dist
 rm -rf "$out"
-mkdir -p "$out/man" "$out/completions" "$out/hotplug"
+mkdir -p "$out/bin" "$out/man" "$out/completions" "$out/hotplug"
+
+# Symbols serve only a debugger or a profiler; the build keeps them in target/.
+strip -o "$out/bin/enicfg" "$bin"
 
 "$bin" man --out-dir "$out/man" >/dev/null
 # -n: no name or time stamp in the header, so the same pages give the same bytes.
@@ -35,5 +39,6 @@ trap 'rm -rf "$root"' EXIT
 cp "$root/etc/enicfg/enicfg.yaml" "$root/etc/udev/rules.d/90-enicfg.rules" \
   "$root"/etc/systemd/system/enicfg*.service "$out/hotplug/"
 chmod 0644 "$out"/hotplug/* "$out"/completions/* "$out"/man/*
+chmod 0755 "$out/bin/enicfg"
 
 find "$out" -type f | sort

@@ -5,6 +5,8 @@
 #     completions, README, the license, the hotplug reference files;
 #   - a file lands where udev or systemd would read it (/etc, /lib, /usr/lib): installing the
 #     package must configure no NIC before `enicfg install-hotplug`;
+#   - the binary still carries its symbol table, or the package does not declare iproute2
+#     (Debian) / iproute (RPM), whose `ip` verify and write --restart run;
 #   - the package does not install (into a throw-away root, never /), its binary does not run,
 #     install-hotplug there does not pick the package's /usr/bin/enicfg, or removal leaves files.
 # Needs dpkg and rpm (Debian's packages of those names); run pkg/build-assets.sh, cargo deb and
@@ -64,6 +66,8 @@ check "$rpm_file" "$rpm_files" /usr/share/licenses/enicfg/LICENSE
 compressor=$(rpm -qp --qf '%{PAYLOADCOMPRESSOR}' "$rpm_file")
 [ "$compressor" = gzip ] || fail "$rpm_file: $compressor payload; CentOS 7's rpm needs gzip (--payload-compress gzip)"
 dpkg-deb -I "$deb" control
+[ "$(dpkg-deb -f "$deb" Depends)" = iproute2 ] || fail "$deb: Depends is '$(dpkg-deb -f "$deb" Depends)', not iproute2"
+rpm -qp --requires "$rpm_file" 2>/dev/null | grep -qx 'iproute' || fail "$rpm_file: does not require iproute"
 
 version=$(target/x86_64-unknown-linux-musl/release/enicfg --version)
 tmp=$(mktemp -d)
@@ -73,8 +77,13 @@ trap 'rm -rf "$tmp"' EXIT
 root=$tmp/deb-root
 mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/etc"
 touch "$root/var/lib/dpkg/status"
-dpkg --root="$root" --force-script-chrootless --install "$deb" >/dev/null
+# --force-depends: the throw-away root has no iproute2 to satisfy the dependency.
+dpkg --root="$root" --force-script-chrootless --force-depends --install "$deb" >/dev/null 2>&1 ||
+  dpkg --root="$root" --force-script-chrootless --force-depends --install "$deb"
 [ "$("$root/usr/bin/enicfg" --version)" = "$version" ] || fail "$deb: the installed binary is not $version"
+if readelf -S "$root/usr/bin/enicfg" | grep -q '\.symtab'; then
+  fail "$deb: /usr/bin/enicfg is not stripped"
+fi
 leftover=$(find "$root/etc" "$root/usr" -path "$root/usr/share" -prune -o -path "$root/usr/bin" -prune -o -print | grep -v -x -e "$root/etc" -e "$root/usr" || true)
 [ -z "$leftover" ] && echo "$deb: installed into a throw-away root; nothing outside /usr/bin and /usr/share" \
   || fail "$deb: installed files outside /usr/bin and /usr/share: $leftover"
@@ -88,7 +97,7 @@ left=$(find "$root" -type f -not -path "$root/var/lib/dpkg/*" -not -path "$root/
 echo "$deb: purged; nothing left"
 
 # The .rpm, installed with rpm into a throw-away root (its own database; --nodeps: the root has
-# no packages to satisfy rpm's implicit ones, and enicfg needs none).
+# no packages, iproute included, to satisfy what it requires).
 root=$tmp/rpm-root
 mkdir -p "$root"
 rpm=(rpm --root="$root" --dbpath=/var/lib/rpm)
@@ -97,6 +106,9 @@ rpm=(rpm --root="$root" --dbpath=/var/lib/rpm)
 "${rpm[@]}" --install --nodeps --force-debian "$rpm_file" 2>/dev/null ||
   "${rpm[@]}" --install --nodeps --force-debian "$rpm_file"
 [ "$("$root/usr/bin/enicfg" --version)" = "$version" ] || fail "$rpm_file: the installed binary is not $version"
+if readelf -S "$root/usr/bin/enicfg" | grep -q '\.symtab'; then
+  fail "$rpm_file: /usr/bin/enicfg is not stripped"
+fi
 "${rpm[@]}" --erase enicfg 2>/dev/null || "${rpm[@]}" --erase enicfg
 left=$(find "$root" -type f -not -path "$root/var/lib/rpm/*")
 [ -z "$left" ] || fail "$rpm_file: files left after erase: $left"
