@@ -193,7 +193,7 @@ fn load_described(source: &SourceArgs, root: &Path) -> Result<(Config, String)> 
     let naming = if source.input.is_some() {
         model::Naming::Schema
     } else {
-        model::Naming::Flags
+        model::Naming::Flags(source::flags::flag_for)
     };
     let config = Config::from_spec_named(&spec, naming)
         .with_context(|| format!("invalid interface description in {origin}"))?;

@@ -575,36 +575,24 @@ impl fmt::Display for ValidationError {
 impl std::error::Error for ValidationError {}
 
 /// How problems name what is wrong: by the schema's keys (`ipv4.gateway`, for a description
-/// file or metadata) or by the command-line flags that set them (`--gateway`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// file or metadata) or by the command-line flags that set them (`--gateway`). The model knows
+/// no flag: a description given with flags comes with the function that names a key's flag
+/// (`source::flags::flag_for`).
+#[derive(Debug, Clone, Copy, Default)]
 pub enum Naming {
     /// Keys of the input schema.
     #[default]
     Schema,
-    /// Flags of `--name`, `--address`, `--gateway`, ... (`source/flags.rs`).
-    Flags,
+    /// The flag that sets a schema key, from the flags source (`None`: the key itself).
+    Flags(fn(&str) -> Option<&'static str>),
 }
 
 impl Naming {
     /// The name of a schema key: itself, or the flag that sets it.
     fn key(self, key: &str) -> String {
-        if self == Naming::Schema {
-            return key.to_owned();
-        }
-        match key {
-            "name" => "--name",
-            "mac" => "--mac",
-            "mtu" => "--mtu",
-            "metric" => "--metric",
-            "ipv4.addresses" => "--address",
-            "ipv4.gateway" => "--gateway",
-            "ipv4.dhcp" => "--dhcp",
-            "ipv6.addresses" => "--ipv6-address",
-            "ipv6.gateway" => "--ipv6-gateway",
-            "ipv6.dhcp" => "--ipv6-dhcp",
-            "default_route" => "--default-route",
-            "policy_routing" | "policy_routing.table" | "policy_routing.priority" => "--table",
-            other => other,
+        match self {
+            Naming::Schema => key,
+            Naming::Flags(flag_for) => flag_for(key).unwrap_or(key),
         }
         .to_owned()
     }
@@ -612,7 +600,10 @@ impl Naming {
     /// A message that leads with a key produced by a type's parser (`mac "x" is not ...`),
     /// naming the flag instead.
     fn lead(self, key: &str, message: &str) -> String {
-        match message.strip_prefix(key).filter(|_| self == Naming::Flags) {
+        match message
+            .strip_prefix(key)
+            .filter(|_| matches!(self, Naming::Flags(_)))
+        {
             Some(rest) => format!("{}{rest}", self.key(key)),
             None => message.to_owned(),
         }
@@ -640,7 +631,7 @@ impl Problems<'_> {
     fn is_on(&self, key: &str) -> String {
         match self.naming {
             Naming::Schema => format!("{key} is true"),
-            Naming::Flags => format!("{} is given", self.key(key)),
+            Naming::Flags(_) => format!("{} is given", self.key(key)),
         }
     }
 
@@ -648,19 +639,15 @@ impl Problems<'_> {
     fn is_empty(&self, key: &str) -> String {
         match self.naming {
             Naming::Schema => format!("{key} is empty"),
-            Naming::Flags => format!("no {} is given", self.key(key)),
+            Naming::Flags(_) => format!("no {} is given", self.key(key)),
         }
     }
 
-    /// How a route's `to` and `via` are named: `routes[0].to`, or after the `--route` value
-    /// they came from.
-    fn route(&self, index: usize, spec: &RouteSpec) -> (String, String) {
+    /// How a route is named: `routes[0]`, or `--route` with the value it came from.
+    fn route_name(&self, index: usize, spec: &RouteSpec) -> String {
         match self.naming {
-            Naming::Schema => (
-                format!("routes[{index}].to"),
-                format!("routes[{index}].via"),
-            ),
-            Naming::Flags => {
+            Naming::Schema => format!("routes[{index}]"),
+            Naming::Flags(_) => {
                 let mut value = spec.to.clone();
                 if let Some(via) = &spec.via {
                     value.push_str(&format!(",via={via}"));
@@ -668,11 +655,17 @@ impl Problems<'_> {
                 if let Some(metric) = spec.metric {
                     value.push_str(&format!(",metric={metric}"));
                 }
-                (
-                    format!("--route {value}: to"),
-                    format!("--route {value}: via"),
-                )
+                format!("{} {value}", self.key("routes"))
             }
+        }
+    }
+
+    /// How a route's `to` and `via` are named: `routes[0].to`, or `--route VALUE: to`.
+    fn route(&self, index: usize, spec: &RouteSpec) -> (String, String) {
+        let name = self.route_name(index, spec);
+        match self.naming {
+            Naming::Schema => (format!("{name}.to"), format!("{name}.via")),
+            Naming::Flags(_) => (format!("{name}: to"), format!("{name}: via")),
         }
     }
 }
@@ -784,7 +777,7 @@ fn validate_interface(
         Err(e) => {
             all.push(match naming {
                 Naming::Schema => format!("interfaces[{index}]: {e}"),
-                Naming::Flags => naming.lead("name", &e),
+                Naming::Flags(_) => naming.lead("name", &e),
             });
             None
         }
@@ -821,10 +814,15 @@ fn validate_interface(
         p.push(match naming {
             Naming::Schema => {
                 "no ipv4 or ipv6 configuration: give addresses or dhcp: true for at least one family"
+                    .to_owned()
             }
-            Naming::Flags => {
-                "no address: give --address, --dhcp, --ipv6-address or --ipv6-dhcp"
-            }
+            Naming::Flags(_) => format!(
+                "no address: give {}, {}, {} or {}",
+                p.key("ipv4.addresses"),
+                p.key("ipv4.dhcp"),
+                p.key("ipv6.addresses"),
+                p.key("ipv6.dhcp")
+            ),
         });
     } else if ipv4.is_none() && ipv6.is_none() && p.out.len() == start {
         p.push(
@@ -843,13 +841,34 @@ fn validate_interface(
         }
     }
 
-    let mut routes = Vec::new();
+    let mut routes: Vec<Route> = Vec::new();
+    // Where each valid route came from, to name the first of two that collide.
+    let mut route_index = Vec::new();
     for (ri, r) in spec.routes.iter().enumerate() {
-        if let Some(route) =
-            validate_route(ri, r, spec.metric, ipv4.as_ref(), ipv6.as_ref(), &mut p)
+        let Some(route) = validate_route(ri, r, spec.metric, ipv4.as_ref(), ipv6.as_ref(), &mut p)
+        else {
+            continue;
+        };
+        // NOTE: the kernel keys a route by destination and metric: a second one is refused
+        // ("File exists"), and ifupdown's `up ip route add` or ifup-routes would fail the NIC.
+        if let Some(first) = routes
+            .iter()
+            .position(|o| o.to == route.to && o.metric == route.metric)
         {
-            routes.push(route);
+            let first_index = route_index[first];
+            let metric = route
+                .metric
+                .map_or_else(|| "no metric".to_owned(), |m| format!("metric {m}"));
+            p.push(format!(
+                "{} repeats {}: the same destination {} and {metric}, and the kernel keeps one route per destination and metric",
+                p.route_name(ri, r),
+                p.route_name(first_index, &spec.routes[first_index]),
+                route.to
+            ));
+            continue;
         }
+        routes.push(route);
+        route_index.push(ri);
     }
 
     let default_route = spec.default_route.unwrap_or(spec.primary);
@@ -1100,7 +1119,7 @@ fn family_config<N: NetOf>(
                         Naming::Schema => {
                             format!("{key}.gateway {raw} is an {fam} address in the {key} section")
                         }
-                        Naming::Flags => format!(
+                        Naming::Flags(_) => format!(
                             "{} {raw} is an {fam} address: use {}",
                             gateway_name(),
                             p.key(if key == "ipv4" {
@@ -1180,8 +1199,12 @@ fn validate_route(
         p.push(format!(
             "{to_name} {to} is a default route: use {} instead",
             match p.naming {
-                Naming::Schema => "default_route: true (or policy_routing)",
-                Naming::Flags => "--default-route (or --table)",
+                Naming::Schema => "default_route: true (or policy_routing)".to_owned(),
+                Naming::Flags(_) => format!(
+                    "{} (or {})",
+                    p.key("default_route"),
+                    p.key("policy_routing")
+                ),
             }
         ));
         return None;

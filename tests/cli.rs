@@ -1147,7 +1147,7 @@ fn quiet_and_verbose() {
 /// keys (`ipv4.gateway`, checked in `exit_codes`).
 #[test]
 fn errors_for_flag_users_name_the_flags() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["--address", "10.0.2.5/24", "--gateway", "10.0.3.1"],
             "eth1: --gateway 10.0.3.1 is outside 10.0.2.0/24",
@@ -1176,6 +1176,30 @@ fn errors_for_flag_users_name_the_flags() {
         (
             &["--address", "10.0.2.5/24", "--table", "100"],
             "eth1: --table needs a static gateway: set --gateway or --ipv6-gateway (DHCP gateways are not known in advance)",
+        ),
+        (
+            &["--mtu", "1500"],
+            "eth1: no address: give --address, --dhcp, --ipv6-address or --ipv6-dhcp",
+        ),
+        (
+            &[
+                "--address",
+                "10.0.2.5/24",
+                "--route",
+                "0.0.0.0/0,via=10.0.2.1",
+            ],
+            "eth1: --route 0.0.0.0/0,via=10.0.2.1: to 0.0.0.0/0 is a default route: use --default-route (or --table) instead",
+        ),
+        (
+            &[
+                "--address",
+                "10.0.2.5/24",
+                "--route",
+                "10.1.0.0/16,via=10.0.2.1",
+                "--route",
+                "10.1.0.0/16,via=10.0.2.3",
+            ],
+            "eth1: --route 10.1.0.0/16,via=10.0.2.3 repeats --route 10.1.0.0/16,via=10.0.2.1: the same destination 10.1.0.0/16 and no metric, and the kernel keeps one route per destination and metric",
         ),
     ];
     for (flags, problem) in cases {

@@ -151,6 +151,27 @@ impl InterfaceFlags {
     }
 }
 
+/// The flag that sets a key of the interface schema, for errors that name what the user typed
+/// (`model::Naming::Flags`); `None` for a key no flag sets.
+pub fn flag_for(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "name" => "--name",
+        "mac" => "--mac",
+        "mtu" => "--mtu",
+        "metric" => "--metric",
+        "ipv4.addresses" => "--address",
+        "ipv4.gateway" => "--gateway",
+        "ipv4.dhcp" => "--dhcp",
+        "ipv6.addresses" => "--ipv6-address",
+        "ipv6.gateway" => "--ipv6-gateway",
+        "ipv6.dhcp" => "--ipv6-dhcp",
+        "routes" => "--route",
+        "default_route" => "--default-route",
+        "policy_routing" | "policy_routing.table" | "policy_routing.priority" => "--table",
+        _ => return None,
+    })
+}
+
 /// Parses `TO[,via=IP][,metric=N]`.
 pub fn parse_route(s: &str) -> Result<RouteSpec> {
     let mut parts = s.split(',');
@@ -181,4 +202,45 @@ pub fn parse_route(s: &str) -> Result<RouteSpec> {
         }
     }
     Ok(route)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flag_for;
+    use clap::CommandFactory as _;
+
+    /// Every flag an error can name is one `render` (and `write`) really has.
+    #[test]
+    fn every_flag_named_in_errors_exists() {
+        let mut cli = crate::cli::Cli::command();
+        cli.build();
+        for command in ["render", "write"] {
+            let sub = cli
+                .find_subcommand(command)
+                .unwrap_or_else(|| panic!("no {command} command"));
+            let longs: Vec<&str> = sub.get_arguments().filter_map(|a| a.get_long()).collect();
+            for key in [
+                "name",
+                "mac",
+                "mtu",
+                "metric",
+                "ipv4.addresses",
+                "ipv4.gateway",
+                "ipv4.dhcp",
+                "ipv6.addresses",
+                "ipv6.gateway",
+                "ipv6.dhcp",
+                "routes",
+                "default_route",
+                "policy_routing",
+                "policy_routing.table",
+                "policy_routing.priority",
+            ] {
+                let flag = flag_for(key).unwrap_or_else(|| panic!("{key} has no flag"));
+                let long = flag.strip_prefix("--").unwrap_or(flag);
+                assert!(longs.contains(&long), "{key}: {command} has no {flag}");
+            }
+        }
+        assert_eq!(flag_for("interfaces"), None);
+    }
 }
