@@ -66,7 +66,11 @@ pub fn ifcfg_suse(value: &str) -> Result<String> {
              which wicked's unquote() cannot escape"
         );
     }
-    Ok(format!("'{value}'"))
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    out.push_str(value);
+    out.push('\'');
+    Ok(out)
 }
 
 /// Checks a variable name for a RHEL-family ifcfg file: `[A-Za-z_][A-Za-z0-9_]*`
