@@ -277,7 +277,7 @@ fn detect_quietly(target: &TargetArgs, root: &Path) -> Result<Detection> {
 
 /// Model + target -> files and commands.
 pub fn render(config: &Config, detection: &Detection, root: &Path) -> Result<Rendered> {
-    let facts = RootFacts::gather(root)?;
+    let facts = RootFacts::gather_for(root, detection.stack.backend())?;
     let what = match &detection.distro {
         Some(d) => d.pretty_name.clone(),
         None => detection.reason.clone(),

@@ -21,6 +21,8 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::backend::BackendKind;
+
 /// The most symlinks followed while resolving one path: Linux's own limit (`MAXSYMLINKS`,
 /// ELOOP), so a chain that works inside a chroot works here and a loop fails the same way.
 pub const MAX_LINKS: usize = 40;
@@ -209,28 +211,51 @@ pub fn read_dir_names(root: &Path, dir: &str) -> Result<Option<Vec<String>>> {
 }
 
 impl RootFacts {
-    /// Gathers the facts from ROOT.
+    /// Gathers every backend's facts from ROOT.
     pub fn gather(root: &Path) -> Result<RootFacts> {
-        let interfaces_main = read_optional(root, "/etc/network/interfaces")?;
-        let mut netplan_files = Vec::new();
-        for dir in ["/lib/netplan", "/etc/netplan", "/run/netplan"] {
-            for name in read_dir_names(root, dir)?.unwrap_or_default() {
-                if !name.ends_with(".yaml") {
-                    continue;
-                }
-                let path = format!("{dir}/{name}");
-                if let Some(contents) = read_optional(root, &path)? {
-                    netplan_files.push((path, contents));
-                }
-            }
-        }
-        netplan_files.sort();
         Ok(RootFacts {
-            interfaces_main,
-            netplan_files,
+            interfaces_main: read_optional(root, "/etc/network/interfaces")?,
+            netplan_files: netplan_files(root)?,
             rh_rule_files: rh_rule_files(root)?,
         })
     }
+
+    /// Gathers only the facts `kind` renders from: a NIC's render at boot or attach reads no
+    /// other stack's files (and is not failed by them).
+    pub fn gather_for(root: &Path, kind: BackendKind) -> Result<RootFacts> {
+        Ok(RootFacts {
+            interfaces_main: match kind {
+                BackendKind::Ifupdown => read_optional(root, "/etc/network/interfaces")?,
+                _ => None,
+            },
+            netplan_files: match kind {
+                BackendKind::Netplan => netplan_files(root)?,
+                _ => Vec::new(),
+            },
+            rh_rule_files: match kind {
+                BackendKind::IfcfgRh => rh_rule_files(root)?,
+                _ => Vec::new(),
+            },
+        })
+    }
+}
+
+/// Every `*.yaml` of netplan's three directories, with its contents, sorted by path.
+fn netplan_files(root: &Path) -> Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for dir in ["/lib/netplan", "/etc/netplan", "/run/netplan"] {
+        for name in read_dir_names(root, dir)?.unwrap_or_default() {
+            if !name.ends_with(".yaml") {
+                continue;
+            }
+            let path = format!("{dir}/{name}");
+            if let Some(contents) = read_optional(root, &path)? {
+                files.push((path, contents));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// The `rule-*` / `rule6-*` files of `/etc/sysconfig/network-scripts`, with whether each starts
@@ -393,5 +418,75 @@ mod tests {
         fs::create_dir_all(r.join("etc/os-release")).unwrap();
         let err = format!("{:#}", read_optional(r, "/etc/os-release").unwrap_err());
         assert!(err.contains("is not a regular file"), "{err}");
+    }
+
+    /// A backend gets what `gather` finds for it and nothing of the other stacks: a broken
+    /// file of another stack neither costs it a read nor fails it.
+    #[test]
+    fn each_backend_gathers_its_own_facts() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        put(
+            r,
+            "/etc/network/interfaces",
+            "source /etc/network/interfaces.d/*\n",
+        );
+        put(
+            r,
+            "/etc/netplan/50-cloud-init.yaml",
+            "network: {version: 2}\n",
+        );
+        put(
+            r,
+            "/etc/sysconfig/network-scripts/rule-eth1",
+            "from 10.0.0.1 table 5\n",
+        );
+        let all = RootFacts::gather(r).unwrap();
+        assert!(all.interfaces_main.is_some() && !all.netplan_files.is_empty());
+        assert!(!all.rh_rule_files.is_empty());
+        for kind in [
+            BackendKind::IfcfgRh,
+            BackendKind::IfcfgSuse,
+            BackendKind::Ifupdown,
+            BackendKind::Netplan,
+            BackendKind::NmKeyfile,
+            BackendKind::Networkd,
+        ] {
+            let own = RootFacts::gather_for(r, kind).unwrap();
+            assert_eq!(
+                own.interfaces_main,
+                all.interfaces_main
+                    .clone()
+                    .filter(|_| kind == BackendKind::Ifupdown),
+                "{kind}"
+            );
+            assert_eq!(
+                own.netplan_files.is_empty(),
+                kind != BackendKind::Netplan,
+                "{kind}"
+            );
+            assert_eq!(
+                own.rh_rule_files.is_empty(),
+                kind != BackendKind::IfcfgRh,
+                "{kind}"
+            );
+        }
+        assert_eq!(
+            RootFacts::gather_for(r, BackendKind::Netplan)
+                .unwrap()
+                .netplan_files,
+            all.netplan_files
+        );
+        assert_eq!(
+            RootFacts::gather_for(r, BackendKind::IfcfgRh)
+                .unwrap()
+                .rh_rule_files,
+            all.rh_rule_files
+        );
+        // A loop in ifupdown's file fails ifupdown only.
+        fs::remove_file(r.join("etc/network/interfaces")).unwrap();
+        symlink("interfaces", r.join("etc/network/interfaces")).unwrap();
+        assert!(RootFacts::gather_for(r, BackendKind::Ifupdown).is_err());
+        assert!(RootFacts::gather_for(r, BackendKind::Netplan).is_ok());
     }
 }
