@@ -52,11 +52,49 @@ fn run_shell(command: &str) -> Result<()> {
     Ok(())
 }
 
+/// What applying did: the text a command prints (`ran: ...`, `note: ...` and other lines),
+/// and the commands run and the failures noted, for `--format json`.
+#[derive(Debug, Default)]
+pub struct Log {
+    /// Every line, as printed.
+    pub text: String,
+    /// Every command run, in order.
+    pub ran: Vec<String>,
+    /// What failed without failing the run.
+    pub notes: Vec<String>,
+}
+
+impl Log {
+    /// Adds text that is neither a command nor a note.
+    pub fn push_str(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    /// Records a command that ran.
+    pub fn ran(&mut self, command: &str) {
+        self.text.push_str(&format!("ran: {command}\n"));
+        self.ran.push(command.to_owned());
+    }
+
+    /// Records a failure that does not fail the run.
+    pub fn note(&mut self, note: String) {
+        self.text.push_str(&format!("note: {note}\n"));
+        self.notes.push(note);
+    }
+
+    /// Adds what another log recorded, after this one's.
+    pub fn append(&mut self, other: Log) {
+        self.text.push_str(&other.text);
+        self.ran.extend(other.ran);
+        self.notes.extend(other.notes);
+    }
+}
+
 /// Runs every command in order; stops at the first failure.
-fn run_all(commands: &[String], out: &mut String) -> Result<()> {
+fn run_all(commands: &[String], log: &mut Log) -> Result<()> {
     for c in commands {
         run_shell(c)?;
-        out.push_str(&format!("ran: {c}\n"));
+        log.ran(c);
     }
     Ok(())
 }
@@ -114,12 +152,7 @@ fn networkd_idle(config: &Config) -> bool {
 }
 
 /// Why an apply did not reach the described state.
-fn failure(
-    config: &Config,
-    commands: &[String],
-    opts: Options,
-    out: &mut String,
-) -> Option<String> {
+fn failure(config: &Config, commands: &[String], opts: Options, out: &mut Log) -> Option<String> {
     if let Err(e) = run_all(commands, out) {
         return Some(format!("{e:#}"));
     }
@@ -147,11 +180,12 @@ fn failure(
 
 /// Applies, verifies and, on failure, rolls back. Returns what was done, or an error saying
 /// what failed and what the rollback did.
-pub fn apply(config: &Config, commands: &[String], plan: &Plan, opts: Options) -> Result<String> {
-    let mut out = String::new();
-    let Some(why) = failure(config, commands, opts, &mut out) else {
-        return Ok(out);
+pub fn apply(config: &Config, commands: &[String], plan: &Plan, opts: Options) -> Result<Log> {
+    let mut log = Log::default();
+    let Some(why) = failure(config, commands, opts, &mut log) else {
+        return Ok(log);
     };
+    let out = log.text;
     let changed = !plan.is_noop();
     if !opts.rollback || !changed {
         let kept = if changed {
@@ -170,8 +204,7 @@ pub fn apply(config: &Config, commands: &[String], plan: &Plan, opts: Options) -
             }
         }
     }
-    let mut again = String::new();
-    match run_all(commands, &mut again) {
+    match run_all(commands, &mut Log::default()) {
         Ok(()) => report.push_str(&format!(
             "re-applied the previous files: {}\n",
             commands.join("; ")
@@ -281,13 +314,13 @@ impl Applied {
     }
 }
 
-/// Runs best-effort commands (taking back state that may already be gone), collecting what ran
-/// and what failed into `out`.
-pub fn run_best_effort(commands: &[String], out: &mut String) {
+/// Runs best-effort commands (taking back state that may already be gone), recording what ran
+/// and what failed.
+pub fn run_best_effort(commands: &[String], log: &mut Log) {
     for c in commands {
         match run_shell(c) {
-            Ok(()) => out.push_str(&format!("ran: {c}\n")),
-            Err(e) => out.push_str(&format!("note: {e:#}\n")),
+            Ok(()) => log.ran(c),
+            Err(e) => log.note(format!("{e:#}")),
         }
     }
 }
@@ -410,12 +443,12 @@ pub fn retire(plan: &Plan, described: &dyn Fn(&str) -> bool) -> crate::backend::
 /// Takes back what the stacks left in the kernel of what enicfg applied earlier: the rules,
 /// tables and addresses of interfaces no longer described (rules outlive a detached device),
 /// unless `excluded`, and the rules of described interfaces that the description dropped.
-/// Best effort: what ran and what failed goes into `out`.
+/// Best effort: what ran and what failed goes into `log`.
 pub fn take_back(
     root: &std::path::Path,
     config: &Config,
     excluded: &dyn Fn(&str, Option<crate::model::MacAddr>) -> bool,
-    out: &mut String,
+    log: &mut Log,
 ) {
     let applied = Applied::load(root);
     let present: Vec<String> = crate::source::metadata::sysfs_macs(root)
@@ -429,9 +462,9 @@ pub fn take_back(
             continue;
         }
         let exists = present.contains(&gone.name);
-        run_best_effort(&cleanup_commands(gone, config, exists), out);
+        run_best_effort(&cleanup_commands(gone, config, exists), log);
     }
-    run_best_effort(&changed_rule_commands(&applied, config), out);
+    run_best_effort(&changed_rule_commands(&applied, config), log);
 }
 
 /// The described interfaces within `scope` (every one without a scope; a hot-plugged NIC, or

@@ -236,14 +236,6 @@ struct RestartReport {
     verified: bool,
 }
 
-/// Lines of a report that start with `prefix`, without it.
-fn lines_with(text: &str, prefix: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix(prefix))
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Every file of a plan with what happens to it.
 fn files_of(plan: &write::Plan) -> Vec<FileReport> {
     plan.steps
@@ -353,7 +345,7 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
         dry_run_report(&args.root, &plan, &rendered, &mut report);
         return Ok(report);
     }
-    let mut out = String::new();
+    let mut out = apply::Log::default();
     let settle = if args.restart {
         Some(crate::seconds(
             "--settle-timeout",
@@ -406,11 +398,11 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
                 rollback: !args.no_rollback,
             };
             let target = apply::in_scope(&config, scope);
-            let done = if target.interfaces.is_empty() {
-                format!(
+            if target.interfaces.is_empty() {
+                out.push_str(&format!(
                     "{} not among the described interfaces (the primary, or not listed): nothing to apply\n",
                     scope.unwrap_or_default().join(", ")
-                )
+                ));
             } else {
                 let to_apply = apply::needing_apply(&target, &plan)?;
                 restart.applied = to_apply
@@ -428,18 +420,16 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
                         .commands
                         .interface
                 };
-                let done = apply::apply(&target, &cmds, &plan, opts)?;
+                out.append(apply::apply(&target, &cmds, &plan, opts)?);
                 restart.verified = true;
-                done
-            };
-            out.push_str(&done);
+            }
             let record = serde_json::to_string_pretty(&apply::Applied::of(&config))?;
             write::put_state(&args.root, apply::APPLIED, &(record + "\n"))?;
             for w in verify::shadowing(&args.root, &config) {
                 out.push_str(&format!("warning: {w}\n"));
                 report.warnings.push(w);
             }
-            restart.ran = lines_with(&out, "ran: ");
+            restart.ran = out.ran.clone();
             report.restart = Some(restart);
         }
         // An image root is applied by its own boot, not by commands run here.
@@ -450,8 +440,8 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
         }
         None => {}
     }
-    report.notes = lines_with(&out, "note: ");
-    report.text = out;
+    report.notes = out.notes;
+    report.text = out.text;
     Ok(report)
 }
 
@@ -530,7 +520,7 @@ fn cmd_fetch(args: &FetchArgs) -> Result<String> {
 }
 
 fn cmd_clean(args: &CleanArgs) -> Result<String> {
-    let mut out = String::new();
+    let mut out = apply::Log::default();
     if args.dry_run {
         let plan = write::clean_plan(&args.root, crate::hotplug::DIRS)?;
         if plan.is_noop() {
@@ -542,7 +532,7 @@ fn cmd_clean(args: &CleanArgs) -> Result<String> {
         if std::fs::symlink_metadata(&state).is_ok() {
             out.push_str(&format!("# {} will be removed\n", state.display()));
         }
-        return Ok(out);
+        return Ok(out.text);
     }
     write::clean_plan(&args.root, crate::hotplug::DIRS)?.check_access()?;
     let state = root::in_root(&args.root, write::STATE_DIR);
@@ -596,14 +586,14 @@ fn cmd_clean(args: &CleanArgs) -> Result<String> {
     if write::remove_state(&args.root)? && had_state {
         out.push_str(&format!("removed {}\n", state.display()));
     }
-    if plan.is_noop() && out.is_empty() {
+    if plan.is_noop() && out.text.is_empty() {
         out.push_str("nothing to clean: no file generated or replaced by enicfg\n");
     }
     retire.after.dedup();
     if !retire.after.is_empty() && args.root == Path::new("/") {
         out.push_str(&format!("apply with: {}\n", retire.after.join("; ")));
     }
-    Ok(out)
+    Ok(out.text)
 }
 
 fn cmd_install_hotplug(args: &InstallHotplugArgs) -> Result<String> {
@@ -626,7 +616,7 @@ fn cmd_install_hotplug(args: &InstallHotplugArgs) -> Result<String> {
     };
     let files = crate::hotplug::render(&settings, detection.stack, binary)?;
     let plan = write::plan(&args.root, files)?;
-    let mut out = String::new();
+    let mut out = apply::Log::default();
     let live = args.root == Path::new("/");
     let enable = if live {
         "udevadm control --reload-rules; systemctl daemon-reload; systemctl enable enicfg-boot.service".to_owned()
@@ -643,7 +633,7 @@ fn cmd_install_hotplug(args: &InstallHotplugArgs) -> Result<String> {
             plan.diff()
         });
         out.push_str(&format!("# then: {enable}\n"));
-        return Ok(out);
+        return Ok(out.text);
     }
     plan.check_access()?;
     let _lock = write::Lock::acquire(&args.root)?;
@@ -666,14 +656,14 @@ fn cmd_install_hotplug(args: &InstallHotplugArgs) -> Result<String> {
         "stack: {} ({})\n",
         detection.stack, detection.reason
     ));
-    Ok(out)
+    Ok(out.text)
 }
 
 fn cmd_uninstall_hotplug(args: &UninstallHotplugArgs) -> Result<String> {
     let paths = crate::hotplug::paths();
     let keep = |p: &str, _: &str| !paths.contains(&p);
     let plan = write::reconcile_in(&args.root, &[], &keep, crate::hotplug::DIRS)?;
-    let mut out = String::new();
+    let mut out = apply::Log::default();
     let live = args.root == Path::new("/");
     let disable = if live {
         "systemctl disable --now enicfg-boot.service".to_owned()
@@ -703,7 +693,7 @@ fn cmd_uninstall_hotplug(args: &UninstallHotplugArgs) -> Result<String> {
             &mut out,
         );
     }
-    Ok(out)
+    Ok(out.text)
 }
 
 /// The MAC of a NIC on this machine, from sysfs.
@@ -783,7 +773,7 @@ fn cmd_hotplug(args: &HotplugArgs) -> Result<String> {
 /// A NIC went: its files go (with their stacks' after-commands) and the rules enicfg applied
 /// for it leave the kernel; the record forgets it.
 fn forget(root: &Path, nic: &str, exclusions: &Exclusions) -> Result<String> {
-    let mut out = String::new();
+    let mut out = apply::Log::default();
     let _lock = write::Lock::acquire(root)?;
     if let Some(lines) = write::recover(root)? {
         for l in lines {
@@ -815,10 +805,10 @@ fn forget(root: &Path, nic: &str, exclusions: &Exclusions) -> Result<String> {
         let record = serde_json::to_string_pretty(&applied)?;
         write::put_state(root, apply::APPLIED, &(record + "\n"))?;
     }
-    if out.is_empty() {
+    if out.text.is_empty() {
         out.push_str(&format!("{nic}: nothing of enicfg's to remove\n"));
     }
-    Ok(out)
+    Ok(out.text)
 }
 
 /// "nothing to change" with the right number.
