@@ -760,8 +760,37 @@ fn lifecycle(flavor: Flavor) {
     );
     s.enicfg_ok(&["verify", "--input", "/root/one.yaml"]);
 
-    // 2. eth2 back, then detached (the device goes; its rules would outlive it).
-    s.enicfg_ok(&["write", "--input", "/root/two.yaml", "--restart"]);
+    // 2. eth2 back, then detached (the device goes; its rules would outlive it). Back as a
+    // pipeline reads it: `--format json`, whose `restart` says what was run and verified.
+    let out = s.enicfg_ok(&[
+        "write",
+        "--input",
+        "/root/two.yaml",
+        "--restart",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {out}"));
+    assert_eq!(json["changed"], true, "{what}: {out}");
+    assert!(
+        json["files"].as_array().is_some_and(|f| f
+            .iter()
+            .any(|f| f["path"].as_str().is_some_and(|p| p.contains("eth2")))),
+        "{what}: {out}"
+    );
+    let restart = &json["restart"];
+    assert_eq!(
+        restart["applied"],
+        serde_json::json!(["eth2"]),
+        "{what}: {out}"
+    );
+    assert_eq!(restart["verified"], true, "{what}: {out}");
+    assert!(
+        restart["ran"].as_array().is_some_and(|ran| !ran.is_empty()),
+        "{what}: {out}"
+    );
+    assert_eq!(json["commands"], serde_json::json!([]), "{what}: {out}");
     assert!(!s.kernel_state(ETH2_SUBNET).is_empty());
     s.guest().run_ok(&["ip", "link", "del", "eth2"]);
     let out = s.enicfg_ok(&["write", "--input", "/root/one.yaml", "--restart"]);
