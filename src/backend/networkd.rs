@@ -6,7 +6,7 @@
 //! it (distro-matrix.md §3.7). The routes and rules come from [`Interface::routes`] and
 //! [`Interface::rules`]; this module never computes routing itself.
 //!
-//! This module owns the networkd view structs and the value check of the format ([`value`]). It
+//! This module owns the networkd view structs and the value check of the format (`problem`). It
 //! never reads or writes files.
 
 use anyhow::{Result, bail};
