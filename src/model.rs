@@ -729,6 +729,7 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
     let mut macs = std::collections::BTreeMap::new();
     let mut addrs = std::collections::BTreeMap::new();
     let mut tables = std::collections::BTreeMap::new();
+    let mut routes = std::collections::HashMap::new();
     for iface in interfaces {
         let who = &iface.name;
         if !names.insert(who) {
@@ -752,6 +753,21 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
                         "{who}: {key}.addresses {addr} is also an address of {other}"
                     ));
                 }
+            }
+        }
+        // NOTE: extra routes go to the main table, where the kernel refuses a second route
+        // with the same destination and metric, also through another device ("File exists").
+        for r in &iface.routes {
+            if let Some(other) = routes.insert((r.to, r.metric), who)
+                && other != who
+            {
+                let metric = r
+                    .metric
+                    .map_or_else(|| "no metric".to_owned(), |m| format!("metric {m}"));
+                problems.push(format!(
+                    "{who}: the route to {} with {metric} is also a route of {other}: the kernel keeps one route per destination and metric in the main table, so give one of them another metric",
+                    r.to
+                ));
             }
         }
         if let Some(pr) = iface.policy_routing
