@@ -39,14 +39,10 @@ fn description(nics: usize) -> (String, Config) {
     (text, config)
 }
 
-const BACKENDS: [BackendKind; 6] = [
-    BackendKind::IfcfgRh,
-    BackendKind::IfcfgSuse,
-    BackendKind::Ifupdown,
-    BackendKind::Netplan,
-    BackendKind::NmKeyfile,
-    BackendKind::Networkd,
-];
+/// Every backend.
+fn backends() -> &'static [BackendKind] {
+    <BackendKind as clap::ValueEnum>::value_variants()
+}
 
 /// Parsing and validating the description: the first half of every command.
 fn load(c: &mut Criterion) {
@@ -66,7 +62,7 @@ fn render(c: &mut Criterion) {
     let facts = RootFacts::default();
     for nics in SIZES {
         let (_, config) = description(nics);
-        for kind in BACKENDS {
+        for &kind in backends() {
             group.bench_with_input(BenchmarkId::new(kind.name(), nics), &config, |b, config| {
                 b.iter(|| {
                     backend::render(config, Stack::default_for(kind), &facts).expect("render")
@@ -84,7 +80,7 @@ fn write_again(c: &mut Criterion) {
     group.sample_size(20);
     for nics in SIZES {
         let (_, config) = description(nics);
-        for kind in BACKENDS {
+        for &kind in backends() {
             let root = tempfile::tempdir().expect("tempdir");
             let stack = Stack::default_for(kind);
             let rendered = backend::render(&config, stack, &RootFacts::default()).expect("render");

@@ -724,6 +724,11 @@ impl Config {
     }
 }
 
+/// `metric 200` or `no metric`, for messages about two routes that collide.
+fn metric_text(metric: Option<u32>) -> String {
+    metric.map_or_else(|| "no metric".to_owned(), |m| format!("metric {m}"))
+}
+
 fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
     let mut names = BTreeSet::new();
     let mut macs = std::collections::BTreeMap::new();
@@ -761,9 +766,7 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
             if let Some(other) = routes.insert((r.to, r.metric), who)
                 && other != who
             {
-                let metric = r
-                    .metric
-                    .map_or_else(|| "no metric".to_owned(), |m| format!("metric {m}"));
+                let metric = metric_text(r.metric);
                 problems.push(format!(
                     "{who}: the route to {} with {metric} is also a route of {other}: the kernel keeps one route per destination and metric in the main table, so give one of them another metric",
                     r.to
@@ -872,9 +875,7 @@ fn validate_interface(
             .position(|o| o.to == route.to && o.metric == route.metric)
         {
             let first_index = route_index[first];
-            let metric = route
-                .metric
-                .map_or_else(|| "no metric".to_owned(), |m| format!("metric {m}"));
+            let metric = metric_text(route.metric);
             p.push(format!(
                 "{} repeats {}: the same destination {} and {metric}, and the kernel keeps one route per destination and metric",
                 p.route_name(ri, r),

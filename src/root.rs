@@ -444,14 +444,7 @@ mod tests {
         let all = RootFacts::gather(r).unwrap();
         assert!(all.interfaces_main.is_some() && !all.netplan_files.is_empty());
         assert!(!all.rh_rule_files.is_empty());
-        for kind in [
-            BackendKind::IfcfgRh,
-            BackendKind::IfcfgSuse,
-            BackendKind::Ifupdown,
-            BackendKind::Netplan,
-            BackendKind::NmKeyfile,
-            BackendKind::Networkd,
-        ] {
+        for &kind in <BackendKind as clap::ValueEnum>::value_variants() {
             let own = RootFacts::gather_for(r, kind).unwrap();
             assert_eq!(
                 own.interfaces_main,

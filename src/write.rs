@@ -255,7 +255,7 @@ pub fn plan(root: &Path, files: Vec<FileOut>) -> Result<Plan> {
 /// Reads a regular file that `lstat` found `len` bytes long: `fs::read_to_string` without its
 /// own `fstat`, since a second `write` reads every file it wrote (4000 for 1000 SUSE NICs).
 fn read_text(path: &Path, len: u64) -> io::Result<String> {
-    let file = fs::File::open(path)?;
+    let file = File::open(path)?;
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     // `Take` reads to the end without asking the file its size again.
     io::Read::read_to_end(&mut io::Read::take(&file, u64::MAX), &mut bytes)?;
@@ -330,7 +330,7 @@ pub fn reconcile_in(
     }
     let removed: std::collections::BTreeSet<&str> =
         stale.iter().map(|s| s.file.path.as_str()).collect();
-    let (files, gone_too) = drop_appended_lines(root, files, &removed)?;
+    let (files, gone_too) = drop_appended_lines(root, files, &rendered, &removed)?;
     stale.extend(gone_too);
     let mut plan = plan(root, files)?;
     stale.sort_by_key(|s| {
@@ -361,7 +361,7 @@ fn removal(path: String, full_path: PathBuf, m: &fs::Metadata, old: String) -> S
 
 /// `files`, with every [`backend::APPENDED_TO`] file (as rendered, else as it is under ROOT)
 /// without the appended lines that include a file that is gone: removed by this plan
-/// (`removed`), or missing and not written by it. A line with the backend's mark is the
+/// (`removed`), or missing and not among the paths it writes (`written`). A line with the backend's mark is the
 /// backend's; one without it only in the form the backend appends is taken as one an older
 /// enicfg appended when there is evidence: the file is one enicfg generated, or its oldest
 /// backup (the file before enicfg first changed it) does not have that line. Also returns the
@@ -374,9 +374,9 @@ fn removal(path: String, full_path: PathBuf, m: &fs::Metadata, old: String) -> S
 fn drop_appended_lines(
     root: &Path,
     files: &[FileOut],
+    written: &std::collections::HashSet<&str>,
     removed: &std::collections::BTreeSet<&str>,
 ) -> Result<(Vec<FileOut>, Vec<Step>)> {
-    let written: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut files = files.to_vec();
     let mut gone_too = Vec::new();
     for path in backend::APPENDED_TO {

@@ -15,7 +15,6 @@
 //! The routes and rules come from [`Interface::routes`] and [`Interface::rules`]; this module
 //! only decides where each one is written. It never reads or writes files.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use anyhow::{Context as _, Result, bail};
@@ -23,10 +22,10 @@ use askama::Template;
 
 use super::nm_keyfile::AUTOCONNECT_PRIORITY;
 use super::sysconfig::{self, Var, Vars};
-use super::text::{Ip, Net};
+use super::text::{Ip, ip_route_args};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::distro::Stack;
-use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
+use crate::model::{Config, Family, Interface, KernelRule};
 
 /// Directory of every file this backend writes.
 pub const DIR: &str = "/etc/sysconfig/network-scripts";
@@ -139,27 +138,6 @@ fn ipv6_defaultgw(gw: IpAddr, name: &str) -> String {
     }
 }
 
-/// `ip route` arguments for a route through `dev`: `DEST [via GW] dev DEV [metric M] [table T]`.
-pub fn route_line(r: &KernelRoute, dev: &str) -> String {
-    let mut s = String::with_capacity(80);
-    if r.is_default() {
-        s.push_str("default");
-    } else {
-        let _ = write!(s, "{}", Net(r.to));
-    }
-    if let Some(via) = r.via {
-        let _ = write!(s, " via {}", Ip(via));
-    }
-    let _ = write!(s, " dev {dev}");
-    if let Some(m) = r.metric {
-        let _ = write!(s, " metric {m}");
-    }
-    if let Some(t) = r.table {
-        let _ = write!(s, " table {t}");
-    }
-    s
-}
-
 /// `ip rule` arguments of a rule file line: `from ADDR table T priority P`.
 pub fn rule_line(r: &KernelRule) -> String {
     format!(
@@ -237,8 +215,8 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
             continue;
         }
         match family {
-            Family::Ipv4 => route4.push(route_line(&r, name)),
-            Family::Ipv6 => route6.push(route_line(&r, name)),
+            Family::Ipv4 => route4.push(ip_route_args(&r, name)),
+            Family::Ipv6 => route6.push(ip_route_args(&r, name)),
         }
     }
 

@@ -24,7 +24,7 @@ use anyhow::{Context as _, Result, bail};
 use askama::Template;
 
 use super::quote::shell_word;
-use super::text::{Ip, Net};
+use super::text::{Ip, Net, ip_route_args};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered, header, render_file};
 use crate::glob::glob_match;
 use crate::model::{Config, Family, IfName, Interface, KernelRoute, KernelRule};
@@ -484,24 +484,11 @@ fn ip_family(family: Family) -> &'static str {
 
 /// `ip [-6] route add|del TO [via VIA] dev NAME [metric M] [table T]`.
 fn route_cmd(verb: &str, r: &KernelRoute, dev: &str) -> String {
-    let mut s = String::with_capacity(96);
-    let _ = write!(s, "{} route {verb} ", ip_family(r.family()));
-    if r.to.prefix_len() == 0 {
-        s.push_str("default");
-    } else {
-        let _ = write!(s, "{}", Net(r.to));
-    }
-    if let Some(via) = r.via {
-        let _ = write!(s, " via {}", Ip(via));
-    }
-    let _ = write!(s, " dev {dev}");
-    if let Some(m) = r.metric {
-        let _ = write!(s, " metric {m}");
-    }
-    if let Some(t) = r.table {
-        let _ = write!(s, " table {t}");
-    }
-    s
+    format!(
+        "{} route {verb} {}",
+        ip_family(r.family()),
+        ip_route_args(r, dev)
+    )
 }
 
 /// `ip [-6] rule add|del from A lookup T priority P`.

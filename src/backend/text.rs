@@ -12,6 +12,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 
+use crate::model::KernelRoute;
+
 /// An address, displayed as std displays it (padding included).
 #[derive(Debug, Clone, Copy)]
 pub struct Ip(pub IpAddr);
@@ -46,6 +48,30 @@ impl fmt::Display for Net {
             IpNet::V6(n) => fmt::Display::fmt(&n, f),
         }
     }
+}
+
+/// `ip route` arguments for a route through `dev`: `DEST [via GW] dev DEV [metric M] [table T]`
+/// (`default` for a default route), as ifupdown's `up ip route add` and RHEL's `route-*` files
+/// take them.
+pub fn ip_route_args(r: &KernelRoute, dev: &str) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(80);
+    if r.is_default() {
+        s.push_str("default");
+    } else {
+        let _ = write!(s, "{}", Net(r.to));
+    }
+    if let Some(via) = r.via {
+        let _ = write!(s, " via {}", Ip(via));
+    }
+    let _ = write!(s, " dev {dev}");
+    if let Some(m) = r.metric {
+        let _ = write!(s, " metric {m}");
+    }
+    if let Some(t) = r.table {
+        let _ = write!(s, " table {t}");
+    }
+    s
 }
 
 /// Room for the longest IPv4 network: `255.255.255.255/32`.
