@@ -21,8 +21,8 @@ use anyhow::{Context as _, Result, bail};
 use askama::Template;
 
 use super::nm_keyfile::AUTOCONNECT_PRIORITY;
-use super::sysconfig::{self, Var, Vars};
-use super::text::{Ip, ip_route_args};
+use super::sysconfig::{self, Var, Vars, indexed, numbered};
+use super::text::{Push as _, ip, ip_route_args, net, num};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::distro::Stack;
 use crate::model::{Config, Family, Interface, KernelRule};
@@ -132,34 +132,41 @@ fn check_rule_files(iface: &Interface, rule_files: &[(String, bool)]) -> Result<
 /// fe80:… dev eth1`. NetworkManager's ifcfg-rh reader drops the `%interface` suffix and binds the
 /// gateway to the profile's device. A global gateway is written bare, as before.
 fn ipv6_defaultgw(gw: IpAddr, name: &str) -> String {
-    match gw {
-        IpAddr::V6(v6) if v6.is_unicast_link_local() => format!("{v6}%{name}"),
-        other => other.to_string(),
+    let mut s = ip(gw);
+    if matches!(gw, IpAddr::V6(v6) if v6.is_unicast_link_local()) {
+        s.s("%").s(name);
     }
+    s
 }
 
 /// `ip rule` arguments of a rule file line: `from ADDR table T priority P`.
 pub fn rule_line(r: &KernelRule) -> String {
-    format!(
-        "from {} table {} priority {}",
-        Ip(r.from),
-        r.table,
-        r.priority
-    )
+    let mut s = String::with_capacity(48);
+    s.s("from ")
+        .ip(r.from)
+        .s(" table ")
+        .num(r.table)
+        .s(" priority ")
+        .num(r.priority);
+    s
 }
 
 /// NetworkManager's `ROUTING_RULE_n` value: `priority P from ADDR/LEN table T`.
 pub fn nm_rule_value(r: &KernelRule) -> String {
-    let len = match r.from {
+    let len: u8 = match r.from {
         IpAddr::V4(_) => 32,
         IpAddr::V6(_) => 128,
     };
-    format!(
-        "priority {} from {}/{len} table {}",
-        r.priority,
-        Ip(r.from),
-        r.table
-    )
+    let mut s = String::with_capacity(64);
+    s.s("priority ")
+        .num(r.priority)
+        .s(" from ")
+        .ip(r.from)
+        .s("/")
+        .num(len)
+        .s(" table ")
+        .num(r.table);
+    s
 }
 
 fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
@@ -222,12 +229,11 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
 
     if iface.ipv4.is_some() {
         for (i, a) in iface.addresses(Family::Ipv4).iter().enumerate() {
-            let sfx = if i == 0 { String::new() } else { i.to_string() };
-            v.set(format!("IPADDR{sfx}"), Ip(a.addr()).to_string())?;
-            v.set(format!("PREFIX{sfx}"), a.prefix_len().to_string())?;
+            v.set(indexed("IPADDR", i), ip(a.addr()))?;
+            v.set(indexed("PREFIX", i), num(a.prefix_len()))?;
         }
         if let Some(gw) = gateway4 {
-            v.set("GATEWAY", Ip(gw).to_string())?;
+            v.set("GATEWAY", ip(gw))?;
         }
         v.set("DEFROUTE", if iface.default_route { "yes" } else { "no" })?;
         if let Some(m) = iface.metric {
@@ -239,12 +245,12 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
                 } else {
                     "IPV4_ROUTE_METRIC"
                 },
-                m.to_string(),
+                num(m),
             )?;
         }
     }
     if let Some(mtu) = iface.mtu {
-        v.set("MTU", mtu.to_string())?;
+        v.set("MTU", num(mtu))?;
     }
     // NOTE: IPv6 is always initialised, even on an IPv4-only NIC: without IPV6INIT, ifup-ipv6
     // turns router advertisements and SLAAC on (unset is "not false"), and NetworkManager
@@ -287,11 +293,11 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
             } else {
                 iface.addresses(Family::Ipv6)
             }
-            .iter()
-            .map(ToString::to_string)
+            .into_iter()
+            .map(net)
             .collect();
             if let Some((first, rest)) = addrs.split_first() {
-                v.set("IPV6ADDR", first)?;
+                v.set("IPV6ADDR", first.as_str())?;
                 if !rest.is_empty() {
                     v.set("IPV6ADDR_SECONDARIES", rest.join(" "))?;
                 }
@@ -306,7 +312,7 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
                 if iface.default_route { "yes" } else { "no" },
             )?;
             if let Some(m) = iface.metric {
-                v.set("IPV6_ROUTE_METRIC", m.to_string())?;
+                v.set("IPV6_ROUTE_METRIC", num(m))?;
             }
         }
     }
@@ -321,8 +327,8 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
             // from 1 across both families as NM's writer does.
             for (i, r) in rules.iter().enumerate() {
                 let key = match r.family() {
-                    Family::Ipv4 => format!("ROUTING_RULE_{}", i + 1),
-                    Family::Ipv6 => format!("ROUTING_RULE6_{}", i + 1),
+                    Family::Ipv4 => numbered("ROUTING_RULE_", i + 1),
+                    Family::Ipv6 => numbered("ROUTING_RULE6_", i + 1),
                 };
                 v.set(key, nm_rule_value(r))?;
             }

@@ -11,13 +11,13 @@
 //! The routes and rules come from [`Interface::routes`] and [`Interface::rules`]. This module
 //! never reads or writes files.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 
 use anyhow::{Context as _, Result, bail};
 use askama::Template;
 
-use super::sysconfig::{self, Var, Vars};
-use super::text::{Ip, Net};
+use super::sysconfig::{self, Var, Vars, numbered};
+use super::text::{Push as _, net, num};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::distro::Stack;
 use crate::model::{Config, Family, Interface, KernelRoute, KernelRule};
@@ -84,22 +84,20 @@ impl Backend for IfcfgSuse {
 pub fn ifroute_line(r: &KernelRoute, dev: &str) -> String {
     let mut s = String::with_capacity(80);
     if r.is_default() {
-        s.push_str("default");
+        s.s("default");
     } else {
-        let _ = write!(s, "{}", Net(r.to));
+        s.net(r.to);
     }
     match r.via {
-        Some(via) => {
-            let _ = write!(s, " {}", Ip(via));
-        }
-        None => s.push_str(" -"),
-    }
-    let _ = write!(s, " - {dev}");
+        Some(via) => s.s(" ").ip(via),
+        None => s.s(" -"),
+    };
+    s.s(" - ").s(dev);
     if let Some(m) = r.metric {
-        let _ = write!(s, " metric {m}");
+        s.s(" metric ").num(m);
     }
     if let Some(t) = r.table {
-        let _ = write!(s, " table {t}");
+        s.s(" table ").num(t);
     }
     s
 }
@@ -110,12 +108,15 @@ pub fn ifrule_line(r: &KernelRule) -> String {
         Family::Ipv4 => "ipv4",
         Family::Ipv6 => "ipv6",
     };
-    format!(
-        "{fam} from {} table {} priority {}",
-        Ip(r.from),
-        r.table,
-        r.priority
-    )
+    let mut s = String::with_capacity(56);
+    s.s(fam)
+        .s(" from ")
+        .ip(r.from)
+        .s(" table ")
+        .num(r.table)
+        .s(" priority ")
+        .num(r.priority);
+    s
 }
 
 /// The `ifsysctl` key for an IPv6 setting of an interface (slash form when the name has a dot,
@@ -150,18 +151,18 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
     let addrs: Vec<String> = [Family::Ipv4, Family::Ipv6]
         .into_iter()
         .flat_map(|f| iface.addresses_to_add(f))
-        .map(|a| Net(a).to_string())
+        .map(net)
         .collect();
     for (i, a) in addrs.iter().enumerate() {
         let key = if i == 0 {
-            "IPADDR".to_owned()
+            Cow::Borrowed("IPADDR")
         } else {
-            format!("IPADDR_{i}")
+            numbered("IPADDR_", i)
         };
         v.set(key, a)?;
     }
     if let Some(mtu) = iface.mtu {
-        v.set("MTU", mtu.to_string())?;
+        v.set("MTU", num(mtu))?;
     }
     if dhcp4 {
         v.set(
@@ -169,7 +170,7 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
             if iface.default_route { "yes" } else { "no" },
         )?;
         if let Some(m) = iface.metric {
-            v.set("DHCLIENT_ROUTE_PRIORITY", m.to_string())?;
+            v.set("DHCLIENT_ROUTE_PRIORITY", num(m))?;
         }
     }
     // NOTE: SUSE cloud-netconfig leaves an interface alone with this opt-out (distro-matrix.md §5).

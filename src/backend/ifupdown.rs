@@ -24,7 +24,7 @@ use anyhow::{Context as _, Result, bail};
 use askama::Template;
 
 use super::quote::shell_word;
-use super::text::{Ip, Net, ip_route_args};
+use super::text::{Push as _, ip, net, num, push_ip_route_args};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered, header, render_file};
 use crate::glob::glob_match;
 use crate::model::{Config, Family, IfName, Interface, KernelRoute, KernelRule};
@@ -291,10 +291,10 @@ fn dhclient_hooks(iface: &Interface) -> Result<Vec<FileOut>> {
 // Stanzas.
 // ---------------------------------------------------------------------------------------------
 
-fn opt(key: &'static str, value: impl ToString) -> OptionLine {
+fn opt(key: &'static str, value: impl Into<String>) -> OptionLine {
     OptionLine {
         key,
-        value: value.to_string(),
+        value: value.into(),
     }
 }
 
@@ -339,7 +339,7 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
                     // With a metric, enicfg's dhclient hooks install the lease's routes with it
                     // (dhclient_hooks); `metric` (IF_METRIC for dhclient-script) says the same.
                     if let Some(m) = iface.metric {
-                        options.push(opt("metric", m));
+                        options.push(opt("metric", num(m)));
                     }
                 }
                 Family::Ipv6 => {
@@ -390,20 +390,20 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
                 .unwrap_or(0)
         });
         for (i, addr) in addresses.iter().enumerate() {
-            let mut options = vec![opt("address", Net(*addr))];
+            let mut options = vec![opt("address", net(*addr))];
             if family == Family::Ipv6 && i == 0 {
                 // NOTE: inet6 static leaves accept_ra at the kernel default (on), so an RA
                 // could add a default route to main. The model's gateway is authoritative;
                 // only an interface that wants a default route but has no static gateway
                 // keeps RAs.
                 if !(iface.default_route && iface.gateway(family).is_none()) {
-                    options.push(opt("accept_ra", 0));
+                    options.push(opt("accept_ra", "0"));
                 }
             }
             if let Some(via) = default.and_then(|d| d.via).filter(|_| gw_index == Some(i)) {
-                options.push(opt("gateway", Ip(via)));
+                options.push(opt("gateway", ip(via)));
                 if let Some(m) = default.and_then(|d| d.metric) {
-                    options.push(opt("metric", m));
+                    options.push(opt("metric", num(m)));
                 }
             }
             out.push(Stanza {
@@ -419,7 +419,7 @@ fn stanzas(iface: &Interface) -> Result<Vec<Stanza>> {
     };
     if let Some(mtu) = iface.mtu {
         if first.method == "static" {
-            first.options.insert(1, opt("mtu", mtu));
+            first.options.insert(1, opt("mtu", num(mtu)));
         } else {
             // The dhcp methods have no `mtu` option (interfaces(5)); set it before dhclient runs.
             first.options.insert(
@@ -484,22 +484,25 @@ fn ip_family(family: Family) -> &'static str {
 
 /// `ip [-6] route add|del TO [via VIA] dev NAME [metric M] [table T]`.
 fn route_cmd(verb: &str, r: &KernelRoute, dev: &str) -> String {
-    format!(
-        "{} route {verb} {}",
-        ip_family(r.family()),
-        ip_route_args(r, dev)
-    )
+    let mut s = String::with_capacity(96);
+    s.s(ip_family(r.family())).s(" route ").s(verb).s(" ");
+    push_ip_route_args(&mut s, r, dev);
+    s
 }
 
 /// `ip [-6] rule add|del from A lookup T priority P`.
 fn rule_cmd(verb: &str, r: &KernelRule) -> String {
-    format!(
-        "{} rule {verb} from {} lookup {} priority {}",
-        ip_family(r.family()),
-        Ip(r.from),
-        r.table,
-        r.priority
-    )
+    let mut s = String::with_capacity(64);
+    s.s(ip_family(r.family()))
+        .s(" rule ")
+        .s(verb)
+        .s(" from ")
+        .ip(r.from)
+        .s(" lookup ")
+        .num(r.table)
+        .s(" priority ")
+        .num(r.priority);
+    s
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 //! Every value a backend writes into a shell-style file passes through exactly one function
 //! here; nothing else concatenates user-derived text into such a file.
 
+use std::borrow::Cow;
+
 use anyhow::{Result, bail};
 
 /// Characters an ifcfg-rh value may carry bare: bash, NetworkManager's `shvar.c` and the
@@ -31,11 +33,11 @@ fn reject_control(format: &str, value: &str) -> Result<()> {
 /// Quotes a value for a RHEL-family ifcfg file (read by bash *and* by NetworkManager's
 /// `shvar.c`): bare when every character is in `[A-Za-z0-9._:/@+,=-]`, otherwise in double
 /// quotes with `\`, `"`, `$` and `` ` `` backslash-escaped. Control characters are an error.
-/// The empty string becomes `""`.
-pub fn ifcfg_rh(value: &str) -> Result<String> {
+/// The empty string becomes `""`. A bare value is the value itself (borrowed).
+pub fn ifcfg_rh(value: &str) -> Result<Cow<'_, str>> {
     // Bare (ASCII, no control character): the common case, checked first.
     if !value.is_empty() && value.bytes().all(rh_bare_byte) {
-        return Ok(value.to_owned());
+        return Ok(Cow::Borrowed(value));
     }
     reject_control("ifcfg-rh", value)?;
     let mut out = String::with_capacity(value.len() + 8);
@@ -52,13 +54,13 @@ pub fn ifcfg_rh(value: &str) -> Result<String> {
     }
     out.push_str(rest);
     out.push('"');
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Quotes a value for a SUSE ifcfg file (read by wicked's `unquote()`, which knows no escapes,
 /// and sourced by SLES 11's bash scripts): always `'value'`. A `'`, a control character
 /// (newline included) is an error, because neither reader could get it back.
-pub fn ifcfg_suse(value: &str) -> Result<String> {
+pub fn ifcfg_suse(value: &str) -> Result<Cow<'_, str>> {
     reject_control("ifcfg-suse", value)?;
     if value.contains('\'') {
         bail!(
@@ -70,7 +72,7 @@ pub fn ifcfg_suse(value: &str) -> Result<String> {
     out.push('\'');
     out.push_str(value);
     out.push('\'');
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Checks a variable name for a RHEL-family ifcfg file: `[A-Za-z_][A-Za-z0-9_]*`

@@ -2,8 +2,11 @@
 //! checked and each value quoted by the one function of that format (RHEL's or SUSE's, in
 //! [`quote`]). The formats themselves stay in `ifcfg_rh.rs` and `ifcfg_suse.rs`.
 
+use std::borrow::Cow;
+
 use anyhow::{Context as _, Result};
 
+use super::text::Push as _;
 use super::{BackendKind, quote};
 
 /// The key and value rules of one ifcfg format.
@@ -11,8 +14,9 @@ use super::{BackendKind, quote};
 pub struct Rules {
     /// Rejects a key the format's reader would not take as a variable.
     pub check_key: fn(&str) -> Result<()>,
-    /// Quotes a value so the format's readers all read it back unchanged.
-    pub quote: fn(&str) -> Result<String>,
+    /// Quotes a value so the format's readers all read it back unchanged (borrowed when the
+    /// value stands as it is).
+    pub quote: fn(&str) -> Result<Cow<'_, str>>,
 }
 
 /// RHEL ifcfg: NetworkManager's `shvar.c` reader and bash (distro-matrix.md §3.1).
@@ -28,8 +32,8 @@ pub const SUSE: Rules = Rules {
 
 /// One `KEY=value` line; `value` is already quoted.
 pub struct Var {
-    /// The variable name.
-    pub key: String,
+    /// The variable name (most are constants).
+    pub key: Cow<'static, str>,
     /// The quoted value.
     pub value: String,
 }
@@ -50,18 +54,45 @@ impl Vars {
     }
 
     /// Adds `KEY=value`, checking the key and quoting the value.
-    pub fn set(&mut self, key: impl Into<String>, value: impl AsRef<str>) -> Result<()> {
+    pub fn set(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Result<()> {
         let key = key.into();
         (self.rules.check_key)(&key)?;
-        let value =
-            (self.rules.quote)(value.as_ref()).with_context(|| format!("variable {key}"))?;
-        self.vars.push(Var { key, value });
+        let value = value.into();
+        let quoted = match (self.rules.quote)(&value).with_context(|| format!("variable {key}"))? {
+            Cow::Owned(quoted) => Some(quoted),
+            Cow::Borrowed(_) => None,
+        };
+        self.vars.push(Var {
+            key,
+            value: quoted.unwrap_or(value),
+        });
         Ok(())
     }
 
     /// The variables, for a template.
     pub fn into_vec(self) -> Vec<Var> {
         self.vars
+    }
+}
+
+/// `base` followed by `n`, as a key: `ROUTING_RULE_2`, `IPADDR_1`.
+pub fn numbered(base: &'static str, n: usize) -> Cow<'static, str> {
+    let mut key = String::with_capacity(base.len() + 4);
+    // usize is at most 64 bits on every target.
+    key.s(base).num(n as u64);
+    Cow::Owned(key)
+}
+
+/// `base` for the first of a list, then `base1`, `base2`...: RHEL's `IPADDR`, `IPADDR1`.
+pub fn indexed(base: &'static str, i: usize) -> Cow<'static, str> {
+    if i == 0 {
+        Cow::Borrowed(base)
+    } else {
+        numbered(base, i)
     }
 }
 
