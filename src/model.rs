@@ -773,6 +773,22 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
                 ));
             }
         }
+        // NOTE: the same for the main default routes that `default_route` asks for: the kernel
+        // refuses the second ("File exists", both families, checked in a namespace), which fails
+        // ifupdown's and ifup's `ip route add`, and `ip route replace` (initscripts) or a stack
+        // that replaces its routes would take the first NIC's away.
+        for family in [Family::Ipv4, Family::Ipv6] {
+            if let Some(d) = iface.main_default_route(family)
+                && let Some(other) = routes.insert((d.to, d.metric), who)
+                && other != who
+            {
+                let metric = metric_text(d.metric);
+                let key = family.key();
+                problems.push(format!(
+                    "{who}: its main default route ({key}.gateway with default_route) with {metric} is also the default route of {other}: the kernel keeps one route per destination and metric in the main table, so give one of them another metric, or default_route: false"
+                ));
+            }
+        }
         if let Some(pr) = iface.policy_routing
             && let Some(other) = tables.insert(pr.table, who)
         {
