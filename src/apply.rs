@@ -180,9 +180,18 @@ fn failure(config: &Config, commands: &[String], opts: Options, out: &mut Log) -
 
 /// Applies, verifies and, on failure, rolls back. Returns what was done, or an error saying
 /// what failed and what the rollback did.
-pub fn apply(config: &Config, commands: &[String], plan: &Plan, opts: Options) -> Result<Log> {
+///
+/// `done`: commands that already ran, successfully, after the files were written (a removed
+/// NIC's `netplan apply`); they are not run again, but a rollback runs every command.
+pub fn apply(
+    config: &Config,
+    commands: &[String],
+    done: &[String],
+    plan: &Plan,
+    opts: Options,
+) -> Result<Log> {
     let mut log = Log::default();
-    let Some(why) = failure(config, commands, opts, &mut log) else {
+    let Some(why) = failure(config, &still_to_run(commands, done), opts, &mut log) else {
         return Ok(log);
     };
     let out = log.text;
@@ -212,6 +221,15 @@ pub fn apply(config: &Config, commands: &[String], plan: &Plan, opts: Options) -
         Err(e) => report.push_str(&format!("re-applying the previous files failed: {e:#}\n")),
     }
     bail!("{}", report.trim_end())
+}
+
+/// `commands` without those in `done`.
+fn still_to_run(commands: &[String], done: &[String]) -> Vec<String> {
+    commands
+        .iter()
+        .filter(|c| !done.contains(c))
+        .cloned()
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -520,4 +538,32 @@ pub fn needing_apply(target: &Config, plan: &Plan) -> Result<Config> {
             .cloned()
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::still_to_run;
+
+    /// A removed NIC's `netplan apply` ran after every file was written: applying the rendered
+    /// interfaces does not run it again; what it did not run still runs, in order.
+    #[test]
+    fn a_command_already_run_is_not_run_again() {
+        let owned = |v: &[&str]| v.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            still_to_run(
+                &owned(&["netplan apply"]),
+                &owned(&["netplan apply", "networkctl reconfigure eth2 || true"])
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            still_to_run(
+                &owned(&["ifdown eth1; ifup eth1", "ifdown eth3; ifup eth3"]),
+                &owned(&[
+                    "if command -v nmcli >/dev/null 2>&1; then nmcli connection load x || true; fi"
+                ])
+            ),
+            ["ifdown eth1; ifup eth1", "ifdown eth3; ifup eth3"]
+        );
+    }
 }

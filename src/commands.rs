@@ -386,7 +386,11 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
     match settle {
         Some(settle) => {
             let mut restart = RestartReport::default();
+            let ran_before = out.ran.len();
             apply::run_best_effort(&retire.after, &mut out);
+            // What the stacks' forgetting ran after every file was written (`netplan apply`)
+            // is not run again to apply the rendered interfaces.
+            let done = out.ran.get(ran_before..).unwrap_or_default().to_vec();
             apply::take_back(
                 &args.root,
                 &config,
@@ -420,7 +424,7 @@ fn write_run(args: &WriteArgs, scope: Option<&[String]>) -> Result<WriteReport> 
                         .commands
                         .interface
                 };
-                out.append(apply::apply(&target, &cmds, &plan, opts)?);
+                out.append(apply::apply(&target, &cmds, &done, &plan, opts)?);
                 restart.verified = true;
             }
             let record = serde_json::to_string_pretty(&apply::Applied::of(&config))?;

@@ -728,6 +728,13 @@ const ONE_NIC: &str = "interfaces:
     policy_routing: { table: 1001 }
 ";
 
+/// [`ONE_NIC`] with one more address on eth1: eth2 dropped while eth1 changes, in one run.
+const ONE_NIC_MORE: &str = "interfaces:
+  - name: eth1
+    ipv4: { addresses: [10.0.2.10/24, 10.0.2.11, 10.0.2.12], gateway: 10.0.2.1 }
+    policy_routing: { table: 1001 }
+";
+
 /// eth2's subnet in [`TWO_NICS`]: what it leaves in the kernel mentions it.
 const ETH2_SUBNET: &str = "10.0.3.";
 
@@ -741,6 +748,7 @@ fn lifecycle(flavor: Flavor) {
     let mut s = Session::new(flavor, format!("{} lifecycle", flavor.name()), &nics);
     s.root.put("/root/two.yaml", TWO_NICS, 0o600);
     s.root.put("/root/one.yaml", ONE_NIC, 0o600);
+    s.root.put("/root/one-more.yaml", ONE_NIC_MORE, 0o600);
     s.boot();
     let what = s.what.clone();
     s.enicfg_ok(&["write", "--input", "/root/two.yaml", "--restart"]);
@@ -749,16 +757,30 @@ fn lifecycle(flavor: Flavor) {
         "{what}: eth2 was never configured"
     );
 
-    // 1. eth2 dropped from the description, its device still attached.
-    let out = s.enicfg_ok(&["write", "--input", "/root/one.yaml", "--restart"]);
+    // 1. eth2 dropped from the description, its device still attached, while eth1 changes:
+    // what the stack runs to forget eth2 (`netplan apply`) is not run again to apply eth1.
+    let out = s.enicfg_ok(&["write", "--input", "/root/one-more.yaml", "--restart"]);
     assert!(out.contains("removed "), "{what}: {out}");
+    let ran: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("ran: "))
+        .collect();
+    for (i, c) in ran.iter().enumerate() {
+        assert!(!ran[..i].contains(c), "{what}: {c:?} ran twice:\n{out}");
+    }
+    assert!(
+        s.kernel_state("10.0.2.12")
+            .iter()
+            .any(|l| l.contains("eth1")),
+        "{what}: eth1's new address was not applied:\n{out}"
+    );
     assert_eq!(s.files_of("eth2"), Vec::<String>::new(), "{what}: {out}");
     let left = s.kernel_state(ETH2_SUBNET);
     assert!(
         left.is_empty(),
         "{what}: eth2 dropped, but the kernel keeps {left:#?}\n{out}"
     );
-    s.enicfg_ok(&["verify", "--input", "/root/one.yaml"]);
+    s.enicfg_ok(&["verify", "--input", "/root/one-more.yaml"]);
 
     // 2. eth2 back, then detached (the device goes; its rules would outlive it). Back as a
     // pipeline reads it: `--format json`, whose `restart` says what was run and verified.
@@ -780,9 +802,10 @@ fn lifecycle(flavor: Flavor) {
         "{what}: {out}"
     );
     let restart = &json["restart"];
+    // eth1 loses the address step 1 gave it.
     assert_eq!(
         restart["applied"],
-        serde_json::json!(["eth2"]),
+        serde_json::json!(["eth1", "eth2"]),
         "{what}: {out}"
     );
     assert_eq!(restart["verified"], true, "{what}: {out}");
