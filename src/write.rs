@@ -715,13 +715,10 @@ impl Lock {
         let rel = checked_relative(LOCK)?;
         let state = root.join(rel.parent().unwrap_or(Path::new("")));
         let existing = nearest_existing(&state);
-        if !writable(&existing) && lstat(&root.join(&rel))?.is_none() {
-            let (uid, _) = expected_owner();
-            bail!(
-                "writing under {} needs root (or write access to it): {} is not writable by uid {uid}; nothing was written",
-                root.display(),
-                existing.display()
-            );
+        if let Err(e) = writable(&existing)
+            && lstat(&root.join(&rel))?.is_none()
+        {
+            return Err(unwritable(root, &existing, &e));
         }
         create_dirs(root, rel.parent().unwrap_or(Path::new("")))?;
         let path = root.join(&rel);
@@ -968,12 +965,8 @@ impl Plan {
         dirs.dedup();
         for dir in dirs {
             let existing = nearest_existing(&dir);
-            if !writable(&existing) {
-                bail!(
-                    "writing under {} needs root (or write access to it): {} is not writable by uid {uid}; nothing was written",
-                    self.root.display(),
-                    existing.display()
-                );
+            if let Err(e) = writable(&existing) {
+                return Err(unwritable(&self.root, &existing, &e));
             }
         }
         if uid != 0
@@ -1113,12 +1106,36 @@ fn nearest_existing(path: &Path) -> PathBuf {
 }
 
 /// Whether this process may create entries in directory `dir`.
-fn writable(dir: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
+/// The refusal to write under `root` because `dir` (its nearest existing directory on the way to
+/// a file) is not writable: a read-only file system, a user who is not root, or what else
+/// `access(2)` said.
+fn unwritable(root: &Path, dir: &Path, e: &std::io::Error) -> anyhow::Error {
+    let (uid, _) = expected_owner();
+    let (root, at) = (root.display(), dir.display());
+    match e.raw_os_error() {
+        Some(libc::EROFS) => anyhow::anyhow!(
+            "cannot write under {root}: {at} is on a read-only file system; nothing was written"
+        ),
+        Some(libc::EACCES) if uid != 0 => anyhow::anyhow!(
+            "writing under {root} needs root (or write access to it): {at} is not writable by uid {uid}; nothing was written"
+        ),
+        _ => anyhow::anyhow!(
+            "cannot write under {root}: {at} is not writable ({e}); nothing was written"
+        ),
+    }
+}
+
+/// Whether this process may create files in `dir` (`access(2)`, which also reports a read-only
+/// file system as `EROFS`).
+fn writable(dir: &Path) -> std::io::Result<()> {
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Writes `contents` to `.NAME.enicfg-tmp` beside `target`, with the exact mode and owner,

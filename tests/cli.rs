@@ -627,6 +627,49 @@ fn writing_without_privileges_fails_once_before_touching_anything() {
     );
 }
 
+/// As root, a read-only file system is no privilege question: `write` says which directory is
+/// on one, writes nothing there and leaves no temporary file, whether only ROOT/etc is read-only
+/// (an image with a read-only /etc) or ROOT as a whole. The read-only bind mounts live in a mount
+/// namespace of their own (`unshare --mount`), gone with it.
+#[test]
+fn writing_to_a_read_only_file_system_fails_before_touching_it() {
+    if !common::require_root("writing_to_a_read_only_file_system_fails_before_touching_it") {
+        return;
+    }
+    let input = fixture("eni/full-secondary.yaml");
+    for read_only in ["etc", ""] {
+        let root = root_with(DEBIAN_12);
+        let r = root.path().to_str().unwrap().to_owned();
+        let ro = if read_only.is_empty() {
+            r.clone()
+        } else {
+            format!("{r}/{read_only}")
+        };
+        let etc_before = list_tree(&root.path().join("etc"));
+        let script = format!(
+            "mount --bind {ro} {ro} && mount -o remount,bind,ro {ro} && exec {ENICFG} write --input {input} --root {r} --backend networkd"
+        );
+        let out = Command::new("unshare")
+            .args(["--mount", "sh", "-c", &script])
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{ro}: {err}");
+        assert_eq!(err.lines().count(), 1, "{ro}: {err}");
+        assert!(
+            err.contains(&format!(
+                "cannot write under {r}: {ro} is on a read-only file system; nothing was written"
+            )),
+            "{ro}: {err}"
+        );
+        assert_eq!(
+            list_tree(&root.path().join("etc")),
+            etc_before,
+            "{ro}: /etc was touched"
+        );
+    }
+}
+
 fn list_tree(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for e in fs::read_dir(dir).unwrap() {
