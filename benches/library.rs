@@ -90,7 +90,7 @@ fn write_again(c: &mut Criterion) {
                 .expect("first write");
             group.bench_function(BenchmarkId::new(kind.name(), nics), |b| {
                 b.iter(|| {
-                    let facts = RootFacts::gather(root.path()).expect("facts");
+                    let facts = RootFacts::gather_for(root.path(), kind).expect("facts");
                     let rendered = backend::render(&config, stack, &facts).expect("render");
                     let plan = write::reconcile(root.path(), &rendered.files, &|_, _| false)
                         .expect("plan");

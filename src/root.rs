@@ -211,17 +211,8 @@ pub fn read_dir_names(root: &Path, dir: &str) -> Result<Option<Vec<String>>> {
 }
 
 impl RootFacts {
-    /// Gathers every backend's facts from ROOT.
-    pub fn gather(root: &Path) -> Result<RootFacts> {
-        Ok(RootFacts {
-            interfaces_main: read_optional(root, "/etc/network/interfaces")?,
-            netplan_files: netplan_files(root)?,
-            rh_rule_files: rh_rule_files(root)?,
-        })
-    }
-
-    /// Gathers only the facts `kind` renders from: a NIC's render at boot or attach reads no
-    /// other stack's files (and is not failed by them).
+    /// Gathers the facts `kind` renders from, and only those: a NIC's render at boot or attach
+    /// reads no other stack's files (and is not failed by them).
     pub fn gather_for(root: &Path, kind: BackendKind) -> Result<RootFacts> {
         Ok(RootFacts {
             interfaces_main: match kind {
@@ -420,7 +411,7 @@ mod tests {
         assert!(err.contains("is not a regular file"), "{err}");
     }
 
-    /// A backend gets what `gather` finds for it and nothing of the other stacks: a broken
+    /// A backend gets its own stack's facts and nothing of the other stacks: a broken
     /// file of another stack neither costs it a read nor fails it.
     #[test]
     fn each_backend_gathers_its_own_facts() {
@@ -441,21 +432,24 @@ mod tests {
             "/etc/sysconfig/network-scripts/rule-eth1",
             "from 10.0.0.1 table 5\n",
         );
-        let all = RootFacts::gather(r).unwrap();
-        assert!(all.interfaces_main.is_some() && !all.netplan_files.is_empty());
-        assert!(!all.rh_rule_files.is_empty());
         for &kind in <BackendKind as clap::ValueEnum>::value_variants() {
             let own = RootFacts::gather_for(r, kind).unwrap();
             assert_eq!(
-                own.interfaces_main,
-                all.interfaces_main
-                    .clone()
+                own.interfaces_main.as_deref(),
+                Some("source /etc/network/interfaces.d/*\n")
                     .filter(|_| kind == BackendKind::Ifupdown),
                 "{kind}"
             );
             assert_eq!(
-                own.netplan_files.is_empty(),
-                kind != BackendKind::Netplan,
+                own.netplan_files,
+                if kind == BackendKind::Netplan {
+                    vec![(
+                        "/etc/netplan/50-cloud-init.yaml".to_owned(),
+                        "network: {version: 2}\n".to_owned(),
+                    )]
+                } else {
+                    Vec::new()
+                },
                 "{kind}"
             );
             assert_eq!(
@@ -464,18 +458,6 @@ mod tests {
                 "{kind}"
             );
         }
-        assert_eq!(
-            RootFacts::gather_for(r, BackendKind::Netplan)
-                .unwrap()
-                .netplan_files,
-            all.netplan_files
-        );
-        assert_eq!(
-            RootFacts::gather_for(r, BackendKind::IfcfgRh)
-                .unwrap()
-                .rh_rule_files,
-            all.rh_rule_files
-        );
         // A loop in ifupdown's file fails ifupdown only.
         fs::remove_file(r.join("etc/network/interfaces")).unwrap();
         symlink("interfaces", r.join("etc/network/interfaces")).unwrap();

@@ -16,7 +16,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use enicfg::backend::{self, FileOut, Rendered};
+use enicfg::backend::{self, BackendKind, FileOut, Rendered};
 use enicfg::distro::Stack;
 use enicfg::model::{Config, ConfigSpec, Family, Interface, KernelRoute};
 use enicfg::root::RootFacts;
@@ -89,7 +89,10 @@ fn netplan_generate(
     let dir = tempfile::tempdir().unwrap();
     let mut all: Vec<(String, String)> = files.to_vec();
     if let Some(root) = extra_root {
-        for (path, contents) in RootFacts::gather(root).unwrap().netplan_files {
+        for (path, contents) in RootFacts::gather_for(root, BackendKind::Netplan)
+            .unwrap()
+            .netplan_files
+        {
             all.push((path, contents));
         }
     }
@@ -395,7 +398,7 @@ fn netplan_cli_generate_agrees() {
 #[test]
 fn debian12_default_catch_all_does_not_shadow_ours() {
     let root = common::fixture("roots/netplan-debian12");
-    let facts = RootFacts::gather(&root).unwrap();
+    let facts = RootFacts::gather_for(&root, BackendKind::Netplan).unwrap();
     assert_eq!(facts.netplan_files.len(), 1);
     for path in common::scenario_fixtures() {
         let name = fixture_name(&path);
@@ -745,7 +748,7 @@ fn check_kernel_state(config: &Config, state: &str) {
 /// `.network` file is installed, so networkd itself has to pick ours over the others.
 fn network_files_for(config: &Config, extra_root: Option<&Path>) -> TempDir {
     let facts = match extra_root {
-        Some(root) => RootFacts::gather(root).unwrap(),
+        Some(root) => RootFacts::gather_for(root, BackendKind::Netplan).unwrap(),
         None => RootFacts::default(),
     };
     let rendered = render_with(config, &facts).unwrap();
