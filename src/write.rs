@@ -255,11 +255,20 @@ pub fn plan(root: &Path, files: Vec<FileOut>) -> Result<Plan> {
 /// Reads a regular file that `lstat` found `len` bytes long: `fs::read_to_string` without its
 /// own `fstat`, since a second `write` reads every file it wrote (4000 for 1000 SUSE NICs).
 fn read_text(path: &Path, len: u64) -> io::Result<String> {
-    let file = File::open(path)?;
+    let file = open_read_only(path)?;
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     // `Take` reads to the end without asking the file its size again.
     io::Read::read_to_end(&mut io::Read::take(&file, u64::MAX), &mut bytes)?;
     String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Opens a file for reading, refusing a symlink (`O_NOFOLLOW`: one swapped in after the `lstat`
+/// that found a regular file).
+fn open_read_only(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .open(path)
 }
 
 /// [`plan`], plus the removal of every file enicfg generated earlier under ROOT that `files`
@@ -1204,6 +1213,18 @@ pub fn timestamp(now: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The read behind a plan never follows a symlink, even one that replaced the regular file
+    /// its `lstat` saw.
+    #[test]
+    fn reading_a_file_refuses_a_symlink() {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(t.path().join("real"), "x\n").unwrap();
+        std::os::unix::fs::symlink("real", t.path().join("link")).unwrap();
+        assert_eq!(read_text(&t.path().join("real"), 2).unwrap(), "x\n");
+        let err = read_text(&t.path().join("link"), 2).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP), "{err}");
+    }
 
     #[test]
     fn timestamp_is_civil_utc() {
