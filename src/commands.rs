@@ -536,6 +536,12 @@ fn cmd_clean(args: &CleanArgs) -> Result<String> {
         if std::fs::symlink_metadata(&state).is_ok() {
             out.push_str(&format!("# {} will be removed\n", state.display()));
         }
+        for dir in write::created_dirs(&args.root)? {
+            out.push_str(&format!(
+                "# {}/ will be removed if nothing but enicfg's files is in it (enicfg created it)\n",
+                root::in_root(&args.root, &dir).display()
+            ));
+        }
         return Ok(out.text);
     }
     write::clean_plan(&args.root, crate::hotplug::DIRS)?.check_access()?;
@@ -586,9 +592,21 @@ fn cmd_clean(args: &CleanArgs) -> Result<String> {
             }
         }
     }
+    let created = write::created_dirs(&args.root)?;
+    let lock_made = lock.made().to_vec();
     drop(lock);
     if write::remove_state(&args.root)? && had_state {
         out.push_str(&format!("removed {}\n", state.display()));
+    }
+    // The directories enicfg made, now empty (an image's `interfaces.d/` that was not there);
+    // those this run made to take its lock are not news.
+    for dir in write::remove_empty_dirs(&args.root, &created)? {
+        if !lock_made
+            .iter()
+            .any(|m| root::in_root(&args.root, m) == dir)
+        {
+            out.push_str(&format!("removed {}/\n", dir.display()));
+        }
     }
     if plan.is_noop() && out.text.is_empty() {
         out.push_str("nothing to clean: no file generated or replaced by enicfg\n");

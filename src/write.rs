@@ -69,6 +69,10 @@ pub const JOURNAL: &str = "/var/lib/enicfg/journal.json";
 /// The lock file that serializes runs on one ROOT.
 pub const LOCK: &str = "/var/lib/enicfg/lock";
 
+/// The directories enicfg created under ROOT outside its state directory, one per line, so that
+/// `clean` leaves an image as it found it (an `interfaces.d/` that was not there).
+pub const CREATED_DIRS: &str = "/var/lib/enicfg/created-dirs";
+
 /// What will happen to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -710,6 +714,8 @@ pub fn journal_pending(root: &Path) -> bool {
 #[derive(Debug)]
 pub struct Lock {
     _file: File,
+    /// The directories on the way to the lock that taking it created (in-target paths).
+    made: Vec<String>,
 }
 
 impl Lock {
@@ -729,7 +735,7 @@ impl Lock {
         {
             return Err(unwritable(root, &existing, &e));
         }
-        create_dirs(root, rel.parent().unwrap_or(Path::new("")))?;
+        let made = create_dirs(root, rel.parent().unwrap_or(Path::new("")))?;
         let path = root.join(&rel);
         let file = OpenOptions::new()
             .read(true)
@@ -752,7 +758,18 @@ impl Lock {
                 return Err(e).with_context(|| format!("failed to lock {}", path.display()));
             }
         }
-        Ok(Lock { _file: file })
+        // The way to the state directory in an image root that had none (`var/lib`).
+        record_created(root, &made)?;
+        Ok(Lock {
+            _file: file,
+            made: made.iter().map(|d| format!("/{}", d.display())).collect(),
+        })
+    }
+
+    /// The directories taking the lock created: a `clean` that finds nothing to clean removes
+    /// them again without reporting them.
+    pub fn made(&self) -> &[String] {
+        &self.made
     }
 }
 
@@ -842,10 +859,14 @@ impl Plan {
         }
         // 1. Directories and temporary files; nothing is replaced yet.
         let mut temps: Vec<(PathBuf, &Step)> = Vec::new();
+        let mut made: Vec<PathBuf> = Vec::new();
         let result = (|| -> Result<()> {
             for step in changed.iter().filter(|s| s.action != Action::Remove) {
                 let rel = checked_relative(&step.file.path)?;
-                create_dirs(&self.root, rel.parent().unwrap_or(Path::new("")))?;
+                made.extend(create_dirs(
+                    &self.root,
+                    rel.parent().unwrap_or(Path::new("")),
+                )?);
                 let tmp = write_temp(
                     &step.full_path,
                     &step.file.contents,
@@ -854,12 +875,16 @@ impl Plan {
                 )?;
                 temps.push((tmp, step));
             }
-            Ok(())
+            // Recorded before any file is in place, so `clean` finds them after a crash too.
+            record_created(&self.root, &made)
         })();
         if let Err(e) = result {
             for (tmp, _) in &temps {
                 let _ = fs::remove_file(tmp);
             }
+            // Nothing was written: the directories made for it go too.
+            let made: Vec<String> = made.iter().map(|d| format!("/{}", d.display())).collect();
+            let _ = remove_empty_dirs(&self.root, &made);
             return Err(e);
         }
         // 2. Backups of files enicfg did not make.
@@ -1060,11 +1085,15 @@ impl Plan {
     }
 }
 
-/// Creates `rel` below `root` one component at a time (mode 0755), refusing symlinks.
-fn create_dirs(root: &Path, rel: &Path) -> Result<()> {
+/// Creates `rel` below `root` one component at a time (mode 0755), refusing symlinks. Returns
+/// the directories it created, relative to `root`, outermost first.
+fn create_dirs(root: &Path, rel: &Path) -> Result<Vec<PathBuf>> {
+    let mut created = Vec::new();
     let mut cur = root.to_path_buf();
+    let mut cur_rel = PathBuf::new();
     for c in rel.components() {
         cur.push(c);
+        cur_rel.push(c);
         match lstat(&cur)? {
             Some(m) if m.file_type().is_symlink() => bail!(
                 "refusing to write below {}: it is a symlink, and enicfg never follows symlinks",
@@ -1086,13 +1115,82 @@ fn create_dirs(root: &Path, rel: &Path) -> Result<()> {
                         );
                     }
                 }
-                created => created
-                    .and_then(|()| fs::set_permissions(&cur, fs::Permissions::from_mode(0o755)))
-                    .with_context(|| format!("failed to create directory {}", cur.display()))?,
+                made => {
+                    made.and_then(|()| {
+                        fs::set_permissions(&cur, fs::Permissions::from_mode(0o755))
+                    })
+                    .with_context(|| format!("failed to create directory {}", cur.display()))?;
+                    created.push(cur_rel.clone());
+                }
             },
         }
     }
-    Ok(())
+    Ok(created)
+}
+
+/// Adds `created` (from [`create_dirs`]) to [`CREATED_DIRS`], leaving out enicfg's own state
+/// directory and what is below it (`clean` removes that whole).
+fn record_created(root: &Path, created: &[PathBuf]) -> Result<()> {
+    let state = checked_relative(STATE_DIR)?;
+    let new: Vec<String> = created
+        .iter()
+        .filter(|d| !d.starts_with(&state))
+        .map(|d| format!("/{}", d.display()))
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    let mut all = created_dirs(root)?;
+    for d in new {
+        if !all.contains(&d) {
+            all.push(d);
+        }
+    }
+    put_state(root, CREATED_DIRS, &(all.join("\n") + "\n"))
+}
+
+/// The directories [`CREATED_DIRS`] lists.
+pub fn created_dirs(root: &Path) -> Result<Vec<String>> {
+    let path = root.join(checked_relative(CREATED_DIRS)?);
+    match lstat(&path)? {
+        Some(m) if m.is_file() => Ok(fs::read_to_string(&path)
+            .with_context(|| format!("failed to read {}", path.display()))?
+            .lines()
+            .filter(|l| l.starts_with('/'))
+            .map(str::to_owned)
+            .collect()),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Removes those of `dirs` (in-target paths) that exist as empty directories, innermost first,
+/// so a parent emptied by its child's removal goes too; never a symlink, never a directory
+/// with anything in it. Returns the removed ones.
+pub fn remove_empty_dirs(root: &Path, dirs: &[String]) -> Result<Vec<PathBuf>> {
+    let mut sorted: Vec<&String> = dirs.iter().collect();
+    // Deeper paths first; among equals, any order.
+    sorted.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    let mut removed = Vec::new();
+    for d in sorted {
+        let rel = checked_relative(d)?;
+        if rel.as_os_str().is_empty() || check_ancestors(root, &rel).is_err() {
+            continue;
+        }
+        let full = root.join(&rel);
+        if !lstat(&full)?.is_some_and(|m| m.is_dir()) {
+            continue;
+        }
+        let empty = fs::read_dir(&full)
+            .with_context(|| format!("failed to read {}", full.display()))?
+            .next()
+            .is_none();
+        if empty {
+            fs::remove_dir(&full)
+                .with_context(|| format!("failed to remove {}", full.display()))?;
+            removed.push(full);
+        }
+    }
+    Ok(removed)
 }
 
 /// `ROOT` + an absolute in-target directory.

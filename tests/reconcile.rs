@@ -920,3 +920,98 @@ fn unmarked_source_lines_of_older_versions_go_only_with_evidence() {
         }
     }
 }
+
+/// Every path under `root`, directories included, sorted.
+fn tree(root: &Path) -> Vec<String> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            out.push(p.strip_prefix(base).unwrap().display().to_string());
+            if p.is_dir() && !p.is_symlink() {
+                walk(&p, base, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// An image pipeline's bare root, written for every stack plus the hotplug files, then
+/// cleaned: the root is exactly as it was, directories included (an `interfaces.d/`, a
+/// `var/lib/` enicfg made go). A directory that was there before stays even when empty, and one
+/// enicfg made stays when something else was put in it.
+#[test]
+fn clean_leaves_a_bare_image_root_as_it_found_it() {
+    let full = common::fixture("eni/full-secondary.yaml")
+        .display()
+        .to_string();
+    let write_all = |r: &str| {
+        for backend in [
+            "ifupdown",
+            "netplan",
+            "networkd",
+            "nm-keyfile",
+            "ifcfg-rh",
+            "ifcfg-suse",
+        ] {
+            ok(&["write", "--input", &full, "--backend", backend, "--root", r]);
+        }
+        ok(&[
+            "install-hotplug",
+            "--root",
+            r,
+            "--imds",
+            "aliyun",
+            "--binary",
+            "/usr/bin/enicfg",
+        ]);
+    };
+
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let r = root.to_str().unwrap();
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::write(
+        root.join("etc/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\n",
+    )
+    .unwrap();
+    let before = tree(root);
+    write_all(r);
+    assert!(root.join("etc/network/interfaces.d").is_dir());
+    let dry = ok(&["clean", "--root", r, "--dry-run"]);
+    assert!(
+        dry.contains(&format!(
+            "# {r}/etc/network/interfaces.d/ will be removed if nothing but enicfg's files is in it (enicfg created it)"
+        )),
+        "{dry}"
+    );
+    let out = ok(&["clean", "--root", r]);
+    assert!(
+        out.contains(&format!("removed {r}/etc/network/interfaces.d/")),
+        "{out}"
+    );
+    assert_eq!(tree(root), before, "{out}");
+
+    // What was there stays: an empty directory of the image's own, and one enicfg made that now
+    // holds somebody else's file.
+    fs::create_dir_all(root.join("etc/network/interfaces.d")).unwrap();
+    write_all(r);
+    fs::write(
+        root.join("etc/systemd/network/50-user.network"),
+        "[Match]\nName=eth0\n",
+    )
+    .unwrap();
+    let out = ok(&["clean", "--root", r]);
+    let after = tree(root);
+    for kept in [
+        "etc/network/interfaces.d",
+        "etc/systemd/network/50-user.network",
+    ] {
+        assert!(after.iter().any(|p| p == kept), "{kept} went: {out}");
+    }
+    assert!(!root.join("etc/netplan").exists(), "{out}");
+    assert!(!root.join("var").exists(), "{out}");
+}
