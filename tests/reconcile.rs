@@ -1015,3 +1015,35 @@ fn clean_leaves_a_bare_image_root_as_it_found_it() {
     assert!(!root.join("etc/netplan").exists(), "{out}");
     assert!(!root.join("var").exists(), "{out}");
 }
+
+/// A write that fails before any file is in place leaves no directory it made for them: here
+/// the main file's temporary name is taken by a directory, after the dhclient hook directories
+/// were made (a DHCP NIC with a metric on ifupdown).
+#[test]
+fn a_write_that_fails_removes_the_directories_it_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let r = root.to_str().unwrap();
+    fs::create_dir_all(root.join("etc/network/.interfaces.enicfg-tmp")).unwrap();
+    fs::write(root.join("etc/network/.interfaces.enicfg-tmp/x"), "").unwrap();
+    let before = tree(&root.join("etc"));
+    let dhcp = common::fixture("eni/aliyun-secondary-dhcp.yaml")
+        .display()
+        .to_string();
+    let out = enicfg(&[
+        "write",
+        "--input",
+        &dhcp,
+        "--backend",
+        "ifupdown",
+        "--root",
+        r,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(".interfaces.enicfg-tmp"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(tree(&root.join("etc")), before, "{}", text(&out.stderr));
+}
