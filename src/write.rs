@@ -1172,7 +1172,10 @@ pub fn remove_empty_dirs(root: &Path, dirs: &[String]) -> Result<Vec<PathBuf>> {
     sorted.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
     let mut removed = Vec::new();
     for d in sorted {
-        let rel = checked_relative(d)?;
+        // A line that is no in-target path (the record edited by hand) names nothing to remove.
+        let Ok(rel) = checked_relative(d) else {
+            continue;
+        };
         if rel.as_os_str().is_empty() || check_ancestors(root, &rel).is_err() {
             continue;
         }
@@ -1180,14 +1183,13 @@ pub fn remove_empty_dirs(root: &Path, dirs: &[String]) -> Result<Vec<PathBuf>> {
         if !lstat(&full)?.is_some_and(|m| m.is_dir()) {
             continue;
         }
-        let empty = fs::read_dir(&full)
-            .with_context(|| format!("failed to read {}", full.display()))?
-            .next()
-            .is_none();
-        if empty {
-            fs::remove_dir(&full)
-                .with_context(|| format!("failed to remove {}", full.display()))?;
-            removed.push(full);
+        // rmdir(2) removes only an empty directory, atomically: anything in it keeps it.
+        match fs::remove_dir(&full) {
+            Ok(()) => removed.push(full),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("failed to remove {}", full.display()));
+            }
         }
     }
     Ok(removed)
