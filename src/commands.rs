@@ -601,11 +601,11 @@ fn cmd_clean(args: &CleanArgs) -> Result<String> {
     // The directories enicfg made, now empty (an image's `interfaces.d/` that was not there);
     // those this run made to take its lock are not news.
     for dir in write::remove_empty_dirs(&args.root, &created)? {
-        if !lock_made
-            .iter()
-            .any(|m| root::in_root(&args.root, m) == dir)
-        {
-            out.push_str(&format!("removed {}/\n", dir.display()));
+        if !lock_made.contains(&dir) {
+            out.push_str(&format!(
+                "removed {}/\n",
+                root::in_root(&args.root, &dir).display()
+            ));
         }
     }
     if plan.is_noop() && out.text.is_empty() {

@@ -760,33 +760,27 @@ fn check_unique(interfaces: &[Interface], problems: &mut Vec<String>) {
                 }
             }
         }
-        // NOTE: extra routes go to the main table, where the kernel refuses a second route
-        // with the same destination and metric, also through another device ("File exists").
-        for r in &iface.routes {
+        // NOTE: the main table keeps one route per destination and metric: the kernel refuses a
+        // second one ("File exists"), also through another device and in both families (checked
+        // in a namespace). That fails ifupdown's and ifup's `ip route add`, and `ip route
+        // replace` (initscripts) or a stack that replaces its routes would take the first away.
+        // Extra routes and the default routes `default_route` asks for alike.
+        for r in iface.routes().iter().filter(|r| r.table.is_none()) {
             if let Some(other) = routes.insert((r.to, r.metric), who)
                 && other != who
             {
                 let metric = metric_text(r.metric);
-                problems.push(format!(
-                    "{who}: the route to {} with {metric} is also a route of {other}: the kernel keeps one route per destination and metric in the main table, so give one of them another metric",
-                    r.to
-                ));
-            }
-        }
-        // NOTE: the same for the main default routes that `default_route` asks for: the kernel
-        // refuses the second ("File exists", both families, checked in a namespace), which fails
-        // ifupdown's and ifup's `ip route add`, and `ip route replace` (initscripts) or a stack
-        // that replaces its routes would take the first NIC's away.
-        for family in [Family::Ipv4, Family::Ipv6] {
-            if let Some(d) = iface.main_default_route(family)
-                && let Some(other) = routes.insert((d.to, d.metric), who)
-                && other != who
-            {
-                let metric = metric_text(d.metric);
-                let key = family.key();
-                problems.push(format!(
-                    "{who}: its main default route ({key}.gateway with default_route) with {metric} is also the default route of {other}: the kernel keeps one route per destination and metric in the main table, so give one of them another metric, or default_route: false"
-                ));
+                problems.push(if r.is_default() {
+                    format!(
+                        "{who}: its main default route ({}.gateway with default_route) with {metric} is also the default route of {other}: the kernel keeps one route per destination and metric in the main table, so give one of them another metric, or default_route: false",
+                        r.family().key()
+                    )
+                } else {
+                    format!(
+                        "{who}: the route to {} with {metric} is also a route of {other}: the kernel keeps one route per destination and metric in the main table, so give one of them another metric",
+                        r.to
+                    )
+                });
             }
         }
         if let Some(pr) = iface.policy_routing

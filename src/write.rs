@@ -760,10 +760,7 @@ impl Lock {
         }
         // The way to the state directory in an image root that had none (`var/lib`).
         record_created(root, &made)?;
-        Ok(Lock {
-            _file: file,
-            made: made.iter().map(|d| format!("/{}", d.display())).collect(),
-        })
+        Ok(Lock { _file: file, made })
     }
 
     /// The directories taking the lock created: a `clean` that finds nothing to clean removes
@@ -859,7 +856,7 @@ impl Plan {
         }
         // 1. Directories and temporary files; nothing is replaced yet.
         let mut temps: Vec<(PathBuf, &Step)> = Vec::new();
-        let mut made: Vec<PathBuf> = Vec::new();
+        let mut made: Vec<String> = Vec::new();
         let result = (|| -> Result<()> {
             for step in changed.iter().filter(|s| s.action != Action::Remove) {
                 let rel = checked_relative(&step.file.path)?;
@@ -883,7 +880,6 @@ impl Plan {
                 let _ = fs::remove_file(tmp);
             }
             // Nothing was written: the directories made for it go too.
-            let made: Vec<String> = made.iter().map(|d| format!("/{}", d.display())).collect();
             let _ = remove_empty_dirs(&self.root, &made);
             return Err(e);
         }
@@ -1086,11 +1082,11 @@ impl Plan {
 }
 
 /// Creates `rel` below `root` one component at a time (mode 0755), refusing symlinks. Returns
-/// the directories it created, relative to `root`, outermost first.
-fn create_dirs(root: &Path, rel: &Path) -> Result<Vec<PathBuf>> {
+/// the directories it created as in-target paths (`/etc/network`), outermost first.
+fn create_dirs(root: &Path, rel: &Path) -> Result<Vec<String>> {
     let mut created = Vec::new();
     let mut cur = root.to_path_buf();
-    let mut cur_rel = PathBuf::new();
+    let mut cur_rel = PathBuf::from("/");
     for c in rel.components() {
         cur.push(c);
         cur_rel.push(c);
@@ -1120,7 +1116,7 @@ fn create_dirs(root: &Path, rel: &Path) -> Result<Vec<PathBuf>> {
                         fs::set_permissions(&cur, fs::Permissions::from_mode(0o755))
                     })
                     .with_context(|| format!("failed to create directory {}", cur.display()))?;
-                    created.push(cur_rel.clone());
+                    created.push(cur_rel.display().to_string());
                 }
             },
         }
@@ -1130,20 +1126,18 @@ fn create_dirs(root: &Path, rel: &Path) -> Result<Vec<PathBuf>> {
 
 /// Adds `created` (from [`create_dirs`]) to [`CREATED_DIRS`], leaving out enicfg's own state
 /// directory and what is below it (`clean` removes that whole).
-fn record_created(root: &Path, created: &[PathBuf]) -> Result<()> {
-    let state = checked_relative(STATE_DIR)?;
-    let new: Vec<String> = created
+fn record_created(root: &Path, created: &[String]) -> Result<()> {
+    let new: Vec<&String> = created
         .iter()
-        .filter(|d| !d.starts_with(&state))
-        .map(|d| format!("/{}", d.display()))
+        .filter(|d| !Path::new(d).starts_with(STATE_DIR))
         .collect();
     if new.is_empty() {
         return Ok(());
     }
     let mut all = created_dirs(root)?;
     for d in new {
-        if !all.contains(&d) {
-            all.push(d);
+        if !all.contains(d) {
+            all.push(d.clone());
         }
     }
     put_state(root, CREATED_DIRS, &(all.join("\n") + "\n"))
@@ -1165,8 +1159,8 @@ pub fn created_dirs(root: &Path) -> Result<Vec<String>> {
 
 /// Removes those of `dirs` (in-target paths) that exist as empty directories, innermost first,
 /// so a parent emptied by its child's removal goes too; never a symlink, never a directory
-/// with anything in it. Returns the removed ones.
-pub fn remove_empty_dirs(root: &Path, dirs: &[String]) -> Result<Vec<PathBuf>> {
+/// with anything in it. Returns the removed ones, as given.
+pub fn remove_empty_dirs(root: &Path, dirs: &[String]) -> Result<Vec<String>> {
     let mut sorted: Vec<&String> = dirs.iter().collect();
     // Deeper paths first; among equals, any order.
     sorted.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
@@ -1185,7 +1179,7 @@ pub fn remove_empty_dirs(root: &Path, dirs: &[String]) -> Result<Vec<PathBuf>> {
         }
         // rmdir(2) removes only an empty directory, atomically: anything in it keeps it.
         match fs::remove_dir(&full) {
-            Ok(()) => removed.push(full),
+            Ok(()) => removed.push(d.clone()),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {}
             Err(e) => {
                 return Err(e).with_context(|| format!("failed to remove {}", full.display()));

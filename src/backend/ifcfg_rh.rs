@@ -229,8 +229,8 @@ fn render_interface(iface: &Interface, reader: Reader) -> Result<Vec<FileOut>> {
 
     if iface.ipv4.is_some() {
         for (i, a) in iface.addresses(Family::Ipv4).iter().enumerate() {
-            v.set(indexed("IPADDR", i), ip(a.addr()))?;
-            v.set(indexed("PREFIX", i), num(a.prefix_len()))?;
+            v.set(indexed("IPADDR", "", i), ip(a.addr()))?;
+            v.set(indexed("PREFIX", "", i), num(a.prefix_len()))?;
         }
         if let Some(gw) = gateway4 {
             v.set("GATEWAY", ip(gw))?;

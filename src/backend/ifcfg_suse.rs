@@ -11,12 +11,10 @@
 //! The routes and rules come from [`Interface::routes`] and [`Interface::rules`]. This module
 //! never reads or writes files.
 
-use std::borrow::Cow;
-
 use anyhow::{Context as _, Result, bail};
 use askama::Template;
 
-use super::sysconfig::{self, Var, Vars, numbered};
+use super::sysconfig::{self, Var, Vars, indexed};
 use super::text::{Push as _, net, num};
 use super::{Backend, BackendKind, Commands, Context, FileOut, Rendered};
 use crate::distro::Stack;
@@ -154,12 +152,7 @@ fn render_interface(iface: &Interface, wicked: bool) -> Result<Vec<FileOut>> {
         .map(net)
         .collect();
     for (i, a) in addrs.iter().enumerate() {
-        let key = if i == 0 {
-            Cow::Borrowed("IPADDR")
-        } else {
-            numbered("IPADDR_", i)
-        };
-        v.set(key, a)?;
+        v.set(indexed("IPADDR", "_", i), a.as_str())?;
     }
     if let Some(mtu) = iface.mtu {
         v.set("MTU", num(mtu))?;

@@ -81,19 +81,24 @@ impl Vars {
 
 /// `base` followed by `n`, as a key: `ROUTING_RULE_2`, `IPADDR_1`.
 pub fn numbered(base: &'static str, n: usize) -> Cow<'static, str> {
-    let mut key = String::with_capacity(base.len() + 4);
-    // usize is at most 64 bits on every target.
-    key.s(base).num(n as u64);
-    Cow::Owned(key)
+    Cow::Owned(key_with_number(base, "", n))
 }
 
-/// `base` for the first of a list, then `base1`, `base2`...: RHEL's `IPADDR`, `IPADDR1`.
-pub fn indexed(base: &'static str, i: usize) -> Cow<'static, str> {
+/// `base` for the first of a list (`i` 0), then `base`, `sep` and `i`: RHEL's `IPADDR`,
+/// `IPADDR1` (`sep` empty), SUSE's `IPADDR`, `IPADDR_1` (`sep` `_`).
+pub fn indexed(base: &'static str, sep: &str, i: usize) -> Cow<'static, str> {
     if i == 0 {
         Cow::Borrowed(base)
     } else {
-        numbered(base, i)
+        Cow::Owned(key_with_number(base, sep, i))
     }
+}
+
+fn key_with_number(base: &str, sep: &str, n: usize) -> String {
+    let mut key = String::with_capacity(base.len() + sep.len() + 4);
+    // usize is at most 64 bits on every target.
+    key.s(base).s(sep).num(n as u64);
+    key
 }
 
 /// The generated-file header without its final newline (the ifcfg templates add it).
